@@ -1,0 +1,54 @@
+"""Settings from the environment (prefix HEALTHSYNC_) or a .env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "healthsync-development-only-secret"  # noqa: S105 - refused in production
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HEALTHSYNC_", env_file=".env", extra="ignore")
+
+    mode: Literal["development", "production"] = "development"
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'healthsync.db'}"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    storage_secret: str = ""
+    timezone: str = "Europe/Berlin"
+    reconnect_timeout: float = 30.0
+    secure_cookies: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"HEALTHSYNC_TIMEZONE={value!r} is not a known IANA time zone") from None
+        return value
+
+    @model_validator(mode="after")
+    def _secret(self) -> Settings:
+        if not self.storage_secret:
+            if self.mode == "production":
+                raise ValueError(
+                    "HEALTHSYNC_STORAGE_SECRET must be set in production mode: it signs every browser session. "
+                    "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+                )
+            self.storage_secret = DEV_SECRET
+        elif self.mode == "production" and (self.storage_secret == DEV_SECRET or len(self.storage_secret) < 16):
+            raise ValueError(
+                "HEALTHSYNC_STORAGE_SECRET is too weak for production (use at least 16 random characters)."
+            )
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

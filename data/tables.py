@@ -1,0 +1,153 @@
+"""SQLModel tables. Kept in their own module so they are defined exactly once per process."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+ACTIVE_STATUS_SQL = "status IN ('pending', 'booked', 'arrived', 'checked-in')"
+
+
+def _ts(nullable: bool = False, index: bool = False) -> sa.Column:
+    return sa.Column(sa.DateTime(timezone=True), nullable=nullable, index=index)
+
+
+class AccountRow(SQLModel, table=True):
+    __tablename__ = "account"
+    id: int | None = Field(default=None, primary_key=True)
+    email: str | None = Field(default=None, max_length=254, unique=True)
+    role: str = Field(max_length=16)
+    display_name: str = Field(max_length=200)
+    password_hash: str | None = Field(default=None, max_length=255)
+    status: str = Field(default="active", max_length=16)
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class DepartmentRow(SQLModel, table=True):
+    __tablename__ = "department"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    description: str = Field(default="", max_length=1000)
+
+
+class DoctorRow(SQLModel, table=True):
+    __tablename__ = "doctor"
+    __table_args__ = (sa.UniqueConstraint("source", "npi", name="uq_doctor_source_npi"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id", unique=True)
+    name: str = Field(max_length=200, index=True)
+    specialty: str = Field(max_length=100, index=True)
+    department_id: int | None = Field(default=None, foreign_key="department.id", index=True)
+    email: str | None = Field(default=None, max_length=254)
+    slot_minutes: int = 15
+    fhir_id: str | None = Field(default=None, max_length=64, unique=True)
+    npi: str | None = Field(default=None, max_length=20)
+    source: str | None = Field(default=None, max_length=64)
+
+
+class WorkingHoursRow(SQLModel, table=True):
+    __tablename__ = "working_hours"
+    id: int | None = Field(default=None, primary_key=True)
+    doctor_id: int = Field(foreign_key="doctor.id", index=True)
+    weekday: int
+    start_time: time
+    end_time: time
+
+
+class PatientRow(SQLModel, table=True):
+    __tablename__ = "patient"
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id", unique=True)
+    name: str = Field(max_length=200, index=True)
+    birth_date: date | None = None
+    email: str | None = Field(default=None, max_length=254)
+    gender: str | None = Field(default=None, max_length=20)
+    phone: str | None = Field(default=None, max_length=40)
+    fhir_id: str | None = Field(default=None, max_length=64, unique=True)
+    deceased_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class AppointmentRow(SQLModel, table=True):
+    __tablename__ = "appointment"
+    __table_args__ = (
+        sa.Index(
+            "uq_appointment_active_slot",
+            "doctor_id",
+            "start_at",
+            unique=True,
+            sqlite_where=sa.text(ACTIVE_STATUS_SQL),
+            postgresql_where=sa.text(ACTIVE_STATUS_SQL),
+        ),
+        sa.Index("ix_appointment_doctor_start", "doctor_id", "start_at"),
+        sa.Index("ix_appointment_patient_start", "patient_id", "start_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    doctor_id: int = Field(foreign_key="doctor.id")
+    patient_id: int = Field(foreign_key="patient.id")
+    start_at: datetime = Field(sa_column=_ts())
+    end_at: datetime = Field(sa_column=_ts())
+    status: str = Field(max_length=20)
+    reason: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_column=_ts())
+    cancelled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    cancel_reason: str = Field(default="", max_length=500)
+    fhir_id: str | None = Field(default=None, max_length=64, unique=True)
+
+
+class EncounterRow(SQLModel, table=True):
+    """A visit's medical record."""
+
+    __tablename__ = "encounter"
+    id: int | None = Field(default=None, primary_key=True)
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id", index=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    doctor_id: int | None = Field(default=None, foreign_key="doctor.id", index=True)
+    start_at: datetime = Field(sa_column=_ts())
+    end_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    class_code: str = Field(default="", max_length=20)
+    type_code: str = Field(default="", max_length=40)
+    type_display: str = Field(default="", max_length=300)
+    reason: str = Field(default="", max_length=300)
+    location: str = Field(default="", max_length=300)
+    notes: str = Field(default="")
+    fhir_id: str | None = Field(default=None, max_length=64, unique=True)
+
+
+class DiagnosisRow(SQLModel, table=True):
+    __tablename__ = "diagnosis"
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    encounter_id: int | None = Field(default=None, foreign_key="encounter.id", index=True)
+    system: str = Field(default="", max_length=200)
+    code: str = Field(default="", max_length=40)
+    display: str = Field(default="", max_length=300)
+    clinical_status: str = Field(default="", max_length=20)
+    onset_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    abated_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    fhir_id: str | None = Field(default=None, max_length=64, unique=True)
+
+
+class PrescriptionRow(SQLModel, table=True):
+    __tablename__ = "prescription"
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    encounter_id: int | None = Field(default=None, foreign_key="encounter.id", index=True)
+    doctor_id: int | None = Field(default=None, foreign_key="doctor.id")
+    drug_system: str = Field(default="", max_length=200)
+    drug_code: str = Field(default="", max_length=40)
+    drug_display: str = Field(default="", max_length=300)
+    dose: float | None = None
+    dose_unit: str = Field(default="", max_length=40)
+    route: str = Field(default="", max_length=80)
+    frequency: int | None = None
+    period: float | None = None
+    period_unit: str = Field(default="", max_length=10)
+    duration_days: int | None = None
+    refills: int | None = None
+    as_needed: bool = False
+    instructions: str = Field(default="", max_length=1000)
+    status: str = Field(default="", max_length=20)
+    authored_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    fhir_id: str | None = Field(default=None, max_length=64, unique=True)

@@ -1,0 +1,204 @@
+"""Entities and value objects of the hospital, in FHIR's words. Standard library only."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+
+from domain.errors import NotAllowed, ValidationError
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    DOCTOR = "doctor"
+    PATIENT = "patient"
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    INVITED = "invited"  # exists (e.g. imported) but has no password yet: cannot log in
+    DEACTIVATED = "deactivated"
+
+
+class AppointmentStatus(StrEnum):
+    """FHIR R4 Appointment.status codes."""
+
+    PENDING = "pending"
+    BOOKED = "booked"
+    ARRIVED = "arrived"
+    CHECKED_IN = "checked-in"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+    NOSHOW = "noshow"
+    ENTERED_IN_ERROR = "entered-in-error"
+    WAITLIST = "waitlist"
+
+
+#: statuses that hold a slot; the database refuses two of these for one doctor and start
+ACTIVE_STATUSES: frozenset[AppointmentStatus] = frozenset(
+    {
+        AppointmentStatus.PENDING,
+        AppointmentStatus.BOOKED,
+        AppointmentStatus.ARRIVED,
+        AppointmentStatus.CHECKED_IN,
+    }
+)
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 8
+
+
+def normalise_email(raw: str) -> str:
+    email = (raw or "").strip().lower()
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise ValidationError("Please enter a valid email address, like name@example.org.")
+    return email
+
+
+def require_text(raw: str | None, what: str, max_len: int = 200) -> str:
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationError(f"{what} is required.")
+    if len(text) > max_len:
+        raise ValidationError(f"{what} is too long (at most {max_len} characters).")
+    return text
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def ensure_aware(moment: datetime) -> datetime:
+    """Datetimes from SQLite come back naive; they are stored as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: captured when a page is built, checked by every command."""
+
+    account_id: int
+    role: Role
+    patient_id: int | None = None
+    doctor_id: int | None = None
+
+    def require(self, *roles: Role) -> None:
+        if self.role not in roles:
+            raise NotAllowed("You are not allowed to do this.")
+
+
+@dataclass
+class Account:
+    email: str | None
+    role: Role
+    display_name: str
+    password_hash: str | None = None
+    status: AccountStatus = AccountStatus.ACTIVE
+    id: int | None = None
+
+    def can_log_in(self) -> bool:
+        return self.status == AccountStatus.ACTIVE and bool(self.password_hash)
+
+
+@dataclass
+class Department:
+    name: str
+    description: str = ""
+    id: int | None = None
+
+
+@dataclass
+class Doctor:
+    account_id: int | None
+    name: str
+    specialty: str
+    department_id: int | None
+    email: str | None = None
+    slot_minutes: int = 15
+    id: int | None = None
+
+
+@dataclass
+class Patient:
+    account_id: int | None
+    name: str
+    birth_date: date | None
+    email: str | None = None
+    gender: str | None = None
+    phone: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """One working range on one weekday (0 = Monday), in the hospital's local time."""
+
+    weekday: int
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.weekday <= 6:
+            raise ValidationError("Weekday must be Monday to Sunday.")
+        if self.end <= self.start:
+            raise ValidationError("Working hours must end after they start.")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A bookable interval of one doctor, in UTC."""
+
+    doctor_id: int
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class Appointment:
+    doctor_id: int
+    patient_id: int
+    start: datetime
+    end: datetime
+    status: AppointmentStatus = AppointmentStatus.BOOKED
+    reason: str = ""
+    id: int | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    cancelled_at: datetime | None = None
+    cancel_reason: str = ""
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.start < end and start < self.end
+
+    def cancel(self, actor: Actor, now: datetime, reason: str = "") -> None:
+        if actor.role == Role.PATIENT and actor.patient_id != self.patient_id:
+            raise NotAllowed("You can only cancel your own appointments.")
+        if actor.role == Role.DOCTOR and actor.doctor_id != self.doctor_id:
+            raise NotAllowed("You can only cancel appointments in your own schedule.")
+        if self.status not in (AppointmentStatus.PENDING, AppointmentStatus.BOOKED):
+            raise ValidationError(f"This appointment is {self.status.value} and can no longer be cancelled.")
+        if actor.role == Role.PATIENT and self.start <= now:
+            raise ValidationError("This appointment has already started and can no longer be cancelled.")
+        self.status = AppointmentStatus.CANCELLED
+        self.cancelled_at = now
+        self.cancel_reason = reason.strip()[:500]
+
+
+def parse_birth_date(raw: str | None, today: date) -> date:
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationError("Date of birth is required.")
+    try:
+        born = date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError("Date of birth must be a date like 1980-04-23.") from None
+    if born > today:
+        raise ValidationError("Date of birth cannot be in the future.")
+    if born < today - timedelta(days=130 * 366):
+        raise ValidationError("Date of birth is too far in the past.")
+    return born
