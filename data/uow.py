@@ -18,6 +18,7 @@ from data.tables import (
     PatientRow,
     WorkingHoursRow,
 )
+from domain import ports
 from domain.bus import MessageBus
 from domain.errors import Conflict, SlotTaken
 from domain.events import DomainEvent
@@ -35,12 +36,19 @@ from domain.model import (
     ensure_aware,
     utcnow,
 )
+from domain.ports import UnitOfWork
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 
 
 def _maybe_aware(moment: datetime | None) -> datetime | None:
     return ensure_aware(moment) if moment else None
+
+
+# SQLite stores a datetime's wall time and drops its offset: write (and compare) UTC only, or 09:00+02:00
+# would come back as 09:00 UTC.
+_utc = ensure_aware
+_maybe_utc = _maybe_aware
 
 
 class _Repo:
@@ -243,11 +251,11 @@ class AppointmentRepo(_Repo):
         row = AppointmentRow(
             doctor_id=appointment.doctor_id,
             patient_id=appointment.patient_id,
-            start_at=appointment.start,
-            end_at=appointment.end,
+            start_at=_utc(appointment.start),
+            end_at=_utc(appointment.end),
             status=appointment.status.value,
             reason=appointment.reason,
-            created_at=appointment.created_at,
+            created_at=_utc(appointment.created_at),
         )
         try:
             with self.s.begin_nested():
@@ -262,8 +270,8 @@ class AppointmentRepo(_Repo):
         row = self.s.get(AppointmentRow, appointment.id)
         assert row is not None
         row.status = appointment.status.value
-        row.start_at, row.end_at = appointment.start, appointment.end
-        row.cancelled_at, row.cancel_reason = appointment.cancelled_at, appointment.cancel_reason
+        row.start_at, row.end_at = _utc(appointment.start), _utc(appointment.end)
+        row.cancelled_at, row.cancel_reason = _maybe_utc(appointment.cancelled_at), appointment.cancel_reason
         try:
             with self.s.begin_nested():
                 self.s.add(row)
@@ -276,8 +284,8 @@ class AppointmentRepo(_Repo):
             select(AppointmentRow).where(
                 column == key,
                 AppointmentRow.status.in_(_ACTIVE),  # type: ignore[attr-defined]
-                AppointmentRow.start_at < end,  # type: ignore[operator]
-                AppointmentRow.end_at > start,  # type: ignore[operator]
+                AppointmentRow.start_at < _utc(end),  # type: ignore[operator]
+                AppointmentRow.end_at > _utc(start),  # type: ignore[operator]
             )
         ).all()
         return [self._to(r) for r in rows]
@@ -294,6 +302,12 @@ class SqlUnitOfWork:
         self._engine = engine
         self._bus = bus
         self._events: list[DomainEvent] = []
+
+    accounts: ports.AccountRepo
+    departments: ports.DepartmentRepo
+    doctors: ports.DoctorRepo
+    patients: ports.PatientRepo
+    appointments: ports.AppointmentRepo
 
     def __enter__(self) -> Self:
         self.session = Session(self._engine, expire_on_commit=False)
@@ -337,5 +351,5 @@ class SqlUnitOfWorkFactory:
         self.engine = engine
         self.bus = bus
 
-    def __call__(self) -> SqlUnitOfWork:
+    def __call__(self) -> UnitOfWork:
         return SqlUnitOfWork(self.engine, self.bus)

@@ -71,8 +71,9 @@ def utcnow() -> datetime:
 
 
 def ensure_aware(moment: datetime) -> datetime:
-    """Datetimes from SQLite come back naive; they are stored as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """Aware UTC. Datetimes from SQLite come back naive (they are stored as UTC); Postgres returns them in the
+    session's time zone, which need not be UTC."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def generate_slots(
                 local = cursor.replace(tzinfo=tz)
                 if _exists(local, tz):
                     start = local.astimezone(UTC)
-                    end = (cursor + step).replace(tzinfo=tz).astimezone(UTC)
+                    end = start + step  # a slot lasts slot_minutes, also in the repeated autumn hour
                     slots.append(Slot(doctor_id, start, end))
                 cursor += step
     return slots

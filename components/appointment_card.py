@@ -1,0 +1,87 @@
+"""Appointment rows for the doctor's day and the patient's lists, updated in place."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from zoneinfo import ZoneInfo
+
+from nicegui import ui
+
+from components.frame import fmt_day, fmt_time
+from data.queries import AppointmentDTO
+
+STATUS_COLORS = {
+    "booked": "primary",
+    "pending": "orange",
+    "arrived": "teal",
+    "checked-in": "teal",
+    "fulfilled": "positive",
+    "cancelled": "grey",
+    "noshow": "negative",
+    "entered-in-error": "grey",
+    "waitlist": "purple",
+}
+
+
+class AppointmentRow:
+    """One appointment as a row; `update` changes labels in place."""
+
+    def __init__(
+        self,
+        dto: AppointmentDTO,
+        tz: ZoneInfo,
+        show: str,
+        on_cancel: Callable[[AppointmentDTO], Awaitable[None]] | None = None,
+    ) -> None:
+        self.tz, self.show, self.on_cancel = tz, show, on_cancel
+        with ui.card().classes("w-full p-3").mark(f"appointment-{dto.id}") as self.card:
+            with ui.row().classes("w-full items-center gap-3 no-wrap"):
+                with ui.column().classes("gap-0 min-w-[5.5rem]"):
+                    self.time = ui.label().classes("text-lg font-semibold tabular-nums")
+                    self.day = ui.label().classes("text-xs text-slate-500")
+                with ui.column().classes("gap-0 grow"):
+                    self.who = ui.label().classes("font-medium")
+                    self.detail = ui.label().classes("text-sm text-slate-600")
+                self.badge = ui.badge()
+                self.cancel_button = ui.button(icon="event_busy", on_click=self._cancel).props(
+                    "flat round color=negative aria-label=Cancel"
+                )
+                self.cancel_button.mark(f"cancel-{dto.id}")
+                self.cancel_button.tooltip("Cancel this appointment")
+        self.update(dto)
+
+    def update(self, dto: AppointmentDTO) -> None:
+        self.dto = dto
+        self.time.text = f"{fmt_time(dto.start, self.tz)}–{fmt_time(dto.end, self.tz)}"
+        self.day.text = fmt_day(dto.start, self.tz)
+        if self.show == "patient":
+            self.who.text = dto.patient
+            self.detail.text = dto.reason or "No reason given"
+        else:
+            self.who.text = dto.doctor
+            self.detail.text = " · ".join(x for x in (dto.department, dto.reason) if x)
+        self.badge.text = dto.status
+        self.badge.props(f"color={STATUS_COLORS.get(dto.status, 'grey')}")
+        self.card.classes(remove="opacity-60")
+        if dto.status in ("cancelled", "noshow", "entered-in-error"):
+            self.card.classes("opacity-60")
+        self.cancel_button.visible = self.on_cancel is not None and dto.status in ("booked", "pending")
+
+    async def _cancel(self) -> None:
+        if self.on_cancel is not None:
+            await self.on_cancel(self.dto)
+
+
+async def confirm(question: str, detail: str = "", ok: str = "Yes", cancel: str = "No") -> bool:
+    # attached to the page itself, so a live refresh of the list that opened it cannot delete it
+    with ui.context.client.content, ui.dialog() as dialog, ui.card().classes("p-5 gap-3 max-w-md"):
+        ui.label(question).classes("text-lg font-medium")
+        if detail:
+            ui.label(detail).classes("text-slate-600")
+        with ui.row().classes("w-full justify-end gap-2"):
+            ui.button(cancel, on_click=lambda: dialog.submit(False)).props("flat")
+            ui.button(ok, on_click=lambda: dialog.submit(True)).props("color=primary")
+    result = await dialog
+    if not dialog.is_deleted:
+        dialog.delete()
+    return bool(result)

@@ -1,0 +1,113 @@
+"""Shared chrome: header with the hospital name, navigation by role, sign-out; plus the guard every page uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi.responses import RedirectResponse
+from nicegui import app, ui
+
+from components.io import io
+from domain.errors import NotAllowed
+from domain.model import Actor, Role
+from pages.context import AppContext
+
+NAV: dict[Role, list[tuple[str, str, str]]] = {
+    Role.PATIENT: [
+        ("My appointments", "/patient", "event"),
+        ("Find a doctor", "/patient/doctors", "search"),
+        ("My history", "/patient/history", "history"),
+    ],
+    Role.DOCTOR: [
+        ("My day", "/doctor", "today"),
+        ("Availability", "/doctor/availability", "schedule"),
+    ],
+    Role.ADMIN: [
+        ("Overview", "/admin", "dashboard"),
+        ("Departments", "/admin/departments", "domain"),
+        ("Doctors", "/admin/doctors", "medical_services"),
+        ("Patients", "/admin/patients", "groups"),
+    ],
+}
+HOME = {Role.PATIENT: "/patient", Role.DOCTOR: "/doctor", Role.ADMIN: "/admin"}
+
+
+def fmt_day(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%a %d %b %Y")
+
+
+def fmt_time(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%H:%M")
+
+
+def fmt_when(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%a %d %b %Y, %H:%M")
+
+
+async def guard(ctx: AppContext, path: str, *roles: Role) -> Actor | RedirectResponse | None:
+    """Who is the user? Anonymous -> redirect to /login; wrong role -> a 'not allowed' page (returns None)."""
+    account_id = app.storage.user.get("account_id")
+    if not isinstance(account_id, int):
+        return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
+    try:
+        actor = await io(ctx.services.actor_for, account_id)
+    except NotAllowed:
+        app.storage.user.clear()
+        return RedirectResponse("/login", status_code=303)
+    if actor.role not in roles:
+        with frame(ctx, actor, "Not allowed"):
+            with ui.card().classes("w-full max-w-xl mx-auto items-center text-center gap-3 p-8"):
+                ui.icon("block", size="3rem", color="negative")
+                ui.label("Not allowed").classes("text-2xl font-semibold").props('data-testid="not-allowed"')
+                ui.label("Your account cannot open this page.")
+                ui.link("Back to your start page", HOME[actor.role])
+        return None
+    return actor
+
+
+@contextmanager
+def frame(ctx: AppContext, actor: Actor | None, title: str) -> Iterator[ui.column]:  # noqa: C901
+    ui.page_title(f"{title} · HealthSync")
+    ui.colors(primary="#0f766e", secondary="#0369a1", accent="#7c3aed")
+    ui.query("body").classes("bg-slate-50")
+    with ui.header(elevated=False).classes("bg-primary text-white items-center px-3 py-2 gap-2"):
+        if actor is not None:
+            with ui.button(icon="menu").props("flat round color=white aria-label=Menu").classes("lt-md"):
+                with ui.menu():
+                    for text, target, icon in NAV[actor.role]:
+                        with ui.menu_item(on_click=lambda t=target: ui.navigate.to(t)):
+                            with ui.row().classes("items-center gap-2"):
+                                ui.icon(icon)
+                                ui.label(text)
+                    ui.separator()
+                    ui.menu_item("Sign out", on_click=lambda: ui.navigate.to("/logout"))
+        with ui.link(target=HOME[actor.role] if actor else "/").classes("no-underline text-white"):
+            with ui.row().classes("items-center gap-1 no-wrap"):
+                ui.icon("local_hospital", size="1.6rem")
+                ui.label("HealthSync").classes("text-lg font-bold")
+        if actor is not None:
+            with ui.row().classes("gt-sm items-center gap-1 ml-4"):
+                for text, target, icon in NAV[actor.role]:
+                    ui.button(text, icon=icon, on_click=lambda t=target: ui.navigate.to(t)).props(
+                        "flat no-caps color=white"
+                    )
+            ui.space()
+            ui.label(actor.role.value.capitalize()).classes("gt-xs text-sm opacity-80")
+            ui.button("Sign out", icon="logout", on_click=lambda: ui.navigate.to("/logout")).props(
+                "flat no-caps color=white"
+            ).classes("gt-sm")
+    with ui.column().classes("w-full max-w-6xl mx-auto p-3 sm:p-6 gap-4") as body:
+        ui.label(title).classes("text-2xl font-semibold text-slate-800")
+        yield body
+
+
+def notify_error(message: str) -> None:
+    ui.notify(message, type="negative", position="top", multi_line=True)
+
+
+def notify_ok(message: str) -> None:
+    ui.notify(message, type="positive", position="top")

@@ -1,0 +1,387 @@
+"""Read side: small frozen DTOs for pages, paged on the server. No writes here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Generic, TypeVar
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, or_, select
+
+from data.tables import (
+    AccountRow,
+    AppointmentRow,
+    DepartmentRow,
+    DiagnosisRow,
+    DoctorRow,
+    EncounterRow,
+    PatientRow,
+    PrescriptionRow,
+    WorkingHoursRow,
+)
+from domain.model import ACTIVE_STATUSES, WorkingHours, ensure_aware
+
+_ACTIVE = [s.value for s in ACTIVE_STATUSES]
+T = TypeVar("T")
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True)
+class DepartmentDTO:
+    id: int
+    name: str
+    description: str
+    doctors: int
+
+
+@dataclass(frozen=True)
+class DoctorDTO:
+    id: int
+    name: str
+    specialty: str
+    department_id: int | None
+    department: str
+    email: str | None
+    slot_minutes: int
+    bookable: bool  # has an account and working hours
+
+
+@dataclass(frozen=True)
+class PatientDTO:
+    id: int
+    name: str
+    email: str | None
+    birth_date: date | None
+    account_status: str
+    imported: bool
+
+
+@dataclass(frozen=True)
+class AppointmentDTO:
+    id: int
+    doctor_id: int
+    doctor: str
+    department: str
+    patient_id: int
+    patient: str
+    start: datetime
+    end: datetime
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DiagnosisDTO:
+    code: str
+    display: str
+    clinical_status: str
+    onset: datetime | None
+
+
+@dataclass(frozen=True)
+class PrescriptionDTO:
+    drug: str
+    code: str
+    dosage: str
+    status: str
+    authored: datetime | None
+
+
+@dataclass(frozen=True)
+class VisitDTO:
+    id: int
+    start: datetime
+    doctor: str
+    kind: str
+    reason: str
+    location: str
+    diagnoses: tuple[DiagnosisDTO, ...]
+    prescriptions: tuple[PrescriptionDTO, ...]
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    departments: int
+    doctors: int
+    patients: int
+    upcoming: int
+    today: int
+
+
+def describe_dosage(p: PrescriptionRow) -> str:
+    parts: list[str] = []
+    if p.dose is not None:
+        dose = f"{p.dose:g}"
+        parts.append(f"{dose} {p.dose_unit}".strip())
+    if p.frequency and p.period and p.period_unit:
+        unit = {"h": "hour", "d": "day", "wk": "week", "mo": "month", "min": "minute", "s": "second", "a": "year"}.get(
+            p.period_unit, p.period_unit
+        )
+        per = f"{unit}" if p.period == 1 else f"{p.period:g} {unit}s"
+        parts.append(f"{p.frequency}× per {per}")
+    if p.route:
+        parts.append(p.route)
+    if p.as_needed:
+        parts.append("as needed")
+    if p.instructions:
+        parts.append(p.instructions)
+    return " · ".join(parts)
+
+
+class Queries:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine.execution_options(readonly=True)
+
+    def _session(self) -> Session:
+        return Session(self.engine)
+
+    # ---- directory -------------------------------------------------------------------------
+    def departments(self) -> list[DepartmentDTO]:
+        with self._session() as s:
+            counts = (
+                select(DoctorRow.department_id, func.count().label("n"))
+                .group_by(DoctorRow.department_id)  # type: ignore[arg-type]
+                .subquery()
+            )
+            rows = s.exec(
+                select(DepartmentRow, counts.c.n)
+                .join(counts, counts.c.department_id == DepartmentRow.id, isouter=True)
+                .order_by(DepartmentRow.name)
+            ).all()
+            return [DepartmentDTO(d.id or 0, d.name, d.description, n or 0) for d, n in rows]
+
+    def _doctor_query(self) -> sa.Select:
+        has_hours = sa.exists().where(WorkingHoursRow.doctor_id == DoctorRow.id)
+        return sa.select(DoctorRow, DepartmentRow.name, has_hours).join(  # type: ignore[call-overload]
+            DepartmentRow, DepartmentRow.id == DoctorRow.department_id, isouter=True
+        )
+
+    @staticmethod
+    def _doctor_dto(row: DoctorRow, dept: str | None, has_hours: bool) -> DoctorDTO:
+        return DoctorDTO(
+            id=row.id or 0,
+            name=row.name,
+            specialty=row.specialty,
+            department_id=row.department_id,
+            department=dept or "",
+            email=row.email,
+            slot_minutes=row.slot_minutes,
+            bookable=bool(has_hours) and row.account_id is not None,
+        )
+
+    def doctors(
+        self,
+        search: str = "",
+        department_id: int | None = None,
+        bookable_only: bool = False,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> Page[DoctorDTO]:
+        q = self._doctor_query()
+        text = search.strip().lower()
+        if text:
+            like = _like(text)
+            q = q.where(
+                or_(
+                    func.lower(DoctorRow.name).like(like, escape="\\"),
+                    func.lower(DoctorRow.specialty).like(like, escape="\\"),
+                    func.lower(DepartmentRow.name).like(like, escape="\\"),
+                )
+            )
+        if department_id is not None:
+            q = q.where(DoctorRow.department_id == department_id)
+        if bookable_only:
+            q = q.where(col(DoctorRow.account_id).is_not(None)).where(
+                sa.exists().where(WorkingHoursRow.doctor_id == DoctorRow.id)
+            )
+        with self._session() as s:
+            total = s.exec(sa.select(func.count()).select_from(q.subquery())).one()[0]  # type: ignore[call-overload]
+            rows = s.exec(q.order_by(DoctorRow.name, DoctorRow.id).limit(limit).offset(offset)).all()  # type: ignore[call-overload]
+            return Page([self._doctor_dto(*r) for r in rows], int(total))
+
+    def doctor(self, doctor_id: int) -> DoctorDTO | None:
+        with self._session() as s:
+            row = s.exec(self._doctor_query().where(DoctorRow.id == doctor_id)).first()  # type: ignore[call-overload]
+            return self._doctor_dto(*row) if row else None
+
+    def working_hours(self, doctor_id: int) -> list[WorkingHours]:
+        with self._session() as s:
+            rows = s.exec(
+                select(WorkingHoursRow)
+                .where(WorkingHoursRow.doctor_id == doctor_id)
+                .order_by(WorkingHoursRow.weekday, WorkingHoursRow.start_time)  # type: ignore[arg-type]
+            ).all()
+            return [WorkingHours(r.weekday, r.start_time, r.end_time) for r in rows]
+
+    def patients(self, search: str = "", limit: int = 20, offset: int = 0) -> Page[PatientDTO]:
+        q = sa.select(PatientRow, AccountRow.status).join(
+            AccountRow, AccountRow.id == PatientRow.account_id, isouter=True
+        )
+        text = search.strip().lower()
+        if text:
+            like = _like(text)
+            q = q.where(
+                or_(
+                    func.lower(PatientRow.name).like(like, escape="\\"),
+                    func.lower(PatientRow.email).like(like, escape="\\"),
+                )
+            )
+        with self._session() as s:
+            total = s.exec(sa.select(func.count()).select_from(q.subquery())).one()[0]  # type: ignore[call-overload]
+            rows = s.exec(q.order_by(PatientRow.name, PatientRow.id).limit(limit).offset(offset)).all()  # type: ignore[call-overload]
+            return Page(
+                [
+                    PatientDTO(p.id or 0, p.name, p.email, p.birth_date, status or "none", p.fhir_id is not None)
+                    for p, status in rows
+                ],
+                int(total),
+            )
+
+    # ---- appointments ---------------------------------------------------------------------
+    def _appointments(self, *where: sa.ColumnElement[bool], order_desc: bool = False) -> sa.Select:
+        order = col(AppointmentRow.start_at).desc() if order_desc else col(AppointmentRow.start_at)
+        return (
+            sa.select(AppointmentRow, DoctorRow.name, DepartmentRow.name, PatientRow.name)
+            .join(DoctorRow, DoctorRow.id == AppointmentRow.doctor_id)
+            .join(DepartmentRow, DepartmentRow.id == DoctorRow.department_id, isouter=True)
+            .join(PatientRow, PatientRow.id == AppointmentRow.patient_id)
+            .where(*where)
+            .order_by(order, AppointmentRow.id)
+        )
+
+    @staticmethod
+    def _appt_dto(a: AppointmentRow, doctor: str, dept: str | None, patient: str) -> AppointmentDTO:
+        return AppointmentDTO(
+            id=a.id or 0,
+            doctor_id=a.doctor_id,
+            doctor=doctor,
+            department=dept or "",
+            patient_id=a.patient_id,
+            patient=patient,
+            start=ensure_aware(a.start_at),
+            end=ensure_aware(a.end_at),
+            status=a.status,
+            reason=a.reason,
+        )
+
+    def doctor_day(self, doctor_id: int, day: date, tz: ZoneInfo) -> list[AppointmentDTO]:
+        start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+        with self._session() as s:
+            rows = s.exec(  # type: ignore[call-overload]
+                self._appointments(
+                    AppointmentRow.doctor_id == doctor_id,
+                    col(AppointmentRow.start_at) >= start,
+                    col(AppointmentRow.start_at) < end,
+                )
+            ).all()
+            return [self._appt_dto(*r) for r in rows]
+
+    def patient_appointments(
+        self, patient_id: int, now: datetime, upcoming: bool, limit: int = 50
+    ) -> list[AppointmentDTO]:
+        if upcoming:
+            cond = [col(AppointmentRow.end_at) > now, col(AppointmentRow.status).in_(_ACTIVE)]
+        else:
+            cond = [
+                or_(col(AppointmentRow.end_at) <= now, col(AppointmentRow.status).not_in(_ACTIVE)),
+            ]
+        with self._session() as s:
+            rows = s.exec(  # type: ignore[call-overload]
+                self._appointments(AppointmentRow.patient_id == patient_id, *cond, order_desc=not upcoming).limit(limit)
+            ).all()
+            return [self._appt_dto(*r) for r in rows]
+
+    def appointment(self, appointment_id: int) -> AppointmentDTO | None:
+        with self._session() as s:
+            row = s.exec(self._appointments(AppointmentRow.id == appointment_id)).first()  # type: ignore[call-overload]
+            return self._appt_dto(*row) if row else None
+
+    # ---- medical history ------------------------------------------------------------------
+    def patient_history(self, patient_id: int, limit: int = 20, offset: int = 0) -> Page[VisitDTO]:
+        with self._session() as s:
+            total = s.exec(select(func.count()).where(EncounterRow.patient_id == patient_id)).one()
+            rows = s.exec(
+                sa.select(EncounterRow, DoctorRow.name)  # type: ignore[call-overload]
+                .join(DoctorRow, DoctorRow.id == EncounterRow.doctor_id, isouter=True)
+                .where(EncounterRow.patient_id == patient_id)
+                .order_by(col(EncounterRow.start_at).desc(), col(EncounterRow.id).desc())
+                .limit(limit)
+                .offset(offset)
+            ).all()
+            ids = [e.id for e, _ in rows]
+            diagnoses: dict[int, list[DiagnosisDTO]] = {}
+            prescriptions: dict[int, list[PrescriptionDTO]] = {}
+            if ids:
+                for d in s.exec(
+                    select(DiagnosisRow).where(col(DiagnosisRow.encounter_id).in_(ids)).order_by(DiagnosisRow.id)  # type: ignore[arg-type]
+                ).all():
+                    onset = ensure_aware(d.onset_at) if d.onset_at else None
+                    diagnoses.setdefault(d.encounter_id or 0, []).append(
+                        DiagnosisDTO(d.code, d.display, d.clinical_status, onset)
+                    )
+                for p in s.exec(
+                    select(PrescriptionRow)
+                    .where(col(PrescriptionRow.encounter_id).in_(ids))
+                    .order_by(PrescriptionRow.id)  # type: ignore[arg-type]
+                ).all():
+                    authored = ensure_aware(p.authored_at) if p.authored_at else None
+                    prescriptions.setdefault(p.encounter_id or 0, []).append(
+                        PrescriptionDTO(
+                            p.drug_display or p.drug_code, p.drug_code, describe_dosage(p), p.status, authored
+                        )
+                    )
+            visits = [
+                VisitDTO(
+                    id=e.id or 0,
+                    start=ensure_aware(e.start_at),
+                    doctor=doctor or "",
+                    kind=e.type_display or e.class_code,
+                    reason=e.reason,
+                    location=e.location,
+                    diagnoses=tuple(diagnoses.get(e.id or 0, [])),
+                    prescriptions=tuple(prescriptions.get(e.id or 0, [])),
+                )
+                for e, doctor in rows
+            ]
+            return Page(visits, int(total))
+
+    # ---- admin ----------------------------------------------------------------------------
+    def stats(self, now: datetime, tz: ZoneInfo) -> Stats:
+        local_day = now.astimezone(tz).date()
+        day_start = datetime.combine(local_day, time(0), tzinfo=tz).astimezone(UTC)
+        day_end = datetime.combine(local_day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+        active = col(AppointmentRow.status).in_(_ACTIVE)
+        with self._session() as s:
+
+            def count(q: sa.Select) -> int:
+                return int(s.exec(q).one()[0])  # type: ignore[call-overload]
+
+            return Stats(
+                departments=count(sa.select(func.count()).select_from(DepartmentRow)),
+                doctors=count(sa.select(func.count()).select_from(DoctorRow)),
+                patients=count(sa.select(func.count()).select_from(PatientRow)),
+                upcoming=count(sa.select(func.count()).where(active, col(AppointmentRow.start_at) >= now)),
+                today=count(
+                    sa.select(func.count()).where(
+                        active, col(AppointmentRow.start_at) >= day_start, col(AppointmentRow.start_at) < day_end
+                    )
+                ),
+            )
+
+    def is_empty(self) -> bool:
+        with self._session() as s:
+            return s.exec(sa.select(func.count()).select_from(AccountRow)).one()[0] == 0  # type: ignore[call-overload]

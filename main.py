@@ -1,0 +1,159 @@
+"""HealthSync composition root.
+
+`python main.py` (or `python main.py serve`) migrates and serves; other commands:
+`migrate`, `seed-demo`, `import-fhir PATH [PATH ...]`, `create-admin`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from data.settings import Settings
+
+
+def build(settings: Settings):  # type: ignore[no-untyped-def]
+    """Wire engine, bus, services, live bridge and pages. Returns the AppContext."""
+    from fastapi.responses import JSONResponse
+    from nicegui import app
+
+    from components.live import LiveBridge
+    from data.db import make_engine, ping
+    from data.queries import Queries
+    from data.relay import start_relay
+    from data.security import Argon2Hasher
+    from data.uow import SqlUnitOfWorkFactory
+    from domain.bus import MessageBus
+    from domain.services import Services, SystemClock
+    from pages import admin, auth, doctor, patient
+    from pages.context import AppContext
+
+    engine = make_engine(settings.database_url)
+    bus = MessageBus()
+    live = LiveBridge()
+    bus.subscribe(live.publish)
+    services = Services(SqlUnitOfWorkFactory(engine, bus), Argon2Hasher(), SystemClock(settings.tz), settings.tz)
+    ctx = AppContext(settings=settings, services=services, queries=Queries(engine), live=live)
+    for module in (auth, patient, doctor, admin):
+        module.register(ctx)
+
+    def healthz() -> JSONResponse:
+        try:
+            ping(engine)
+        except Exception as error:  # any driver error means: not healthy
+            reason = type(error).__name__
+            return JSONResponse({"status": "error", "database": f"unreachable ({reason})"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
+
+    async def on_startup() -> None:
+        loop = asyncio.get_running_loop()
+        live.attach(loop)
+        relay = start_relay(engine, live.deliver, loop)
+        if relay is not None:
+            live.relays.append(relay.notify)
+            app.on_shutdown(relay.stop)
+
+    app.on_startup(on_startup)
+    app.on_shutdown(engine.dispose)
+    return ctx
+
+
+def serve(settings: Settings) -> None:
+    from nicegui import ui
+
+    build(settings)
+    ui.run(
+        host=settings.host,
+        port=settings.port,
+        title="HealthSync",
+        favicon="🏥",
+        storage_secret=settings.storage_secret,
+        reconnect_timeout=settings.reconnect_timeout,
+        session_middleware_kwargs={"https_only": settings.secure_cookies, "same_site": "lax"},
+        reload=False,
+        show=False,
+        show_welcome_message=False,
+    )
+
+
+def cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="main.py", description="HealthSync hospital management")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="migrate the database and serve the web app (default)")
+    sub.add_parser("migrate", help="apply database migrations")
+    seed = sub.add_parser("seed-demo", help="seed a demo hospital into an EMPTY database")
+    seed.add_argument("--quiet", action="store_true")
+    imp = sub.add_parser("import-fhir", help="import FHIR R4 bundles (.json/.json.gz, folders recursively)")
+    imp.add_argument("paths", nargs="+")
+    admin = sub.add_parser("create-admin", help="create an admin account (password from HEALTHSYNC_ADMIN_PASSWORD)")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", default="Administrator")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = Settings()
+    except Exception as error:  # pydantic's ValidationError: say why, no traceback
+        print(f"HealthSync cannot start: {error}", file=sys.stderr)
+        return 2
+
+    from data.migrate import upgrade
+
+    command = args.command or "serve"
+    if command == "migrate":
+        upgrade(settings.database_url)
+        print("Database is up to date.")
+        return 0
+    if command == "serve":
+        upgrade(settings.database_url)
+        serve(settings)
+        return 0
+    if command == "seed-demo":
+        from data.seed import seed_demo
+
+        upgrade(settings.database_url)
+        logins = seed_demo(settings)
+        if logins is None:
+            print("The database already has data: the demo hospital was not seeded.")
+        elif not args.quiet:
+            print(f"Demo hospital seeded. Sign in at http://{settings.host}:{settings.port} with:")
+            for role, email, password in logins:
+                print(f"  {role:8} {email:32} {password}")
+        return 0
+    if command == "import-fhir":
+        from data.db import make_engine
+        from data.fhir_import import import_paths
+
+        upgrade(settings.database_url)
+        engine = make_engine(settings.database_url)
+        report = import_paths(engine, args.paths, progress=lambda line: print(line, file=sys.stderr, flush=True))
+        print(report.to_json())
+        return 1 if report.errors else 0
+    if command == "create-admin":
+        from data.seed import create_admin
+
+        password = os.environ.get("HEALTHSYNC_ADMIN_PASSWORD") or ""
+        if not password:
+            import getpass
+
+            password = getpass.getpass("Password for the new admin: ")
+        upgrade(settings.database_url)
+        try:
+            create_admin(settings, args.email, args.name, password)
+        except Exception as error:
+            print(f"Could not create the admin: {getattr(error, 'message', error)}", file=sys.stderr)
+            return 1
+        print(f"Admin {args.email} created.")
+        return 0
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    if os.environ.get("NICEGUI_USER_SIMULATION"):
+        serve(Settings())  # the NiceGUI `user` test fixture runs this file; ui.run does not serve then
+    else:
+        sys.exit(cli(sys.argv[1:]))

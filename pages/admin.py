@@ -1,0 +1,240 @@
+"""Admin portal (first cut): live overview, departments, onboarding doctors, patient list."""
+
+from __future__ import annotations
+
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from components.frame import frame, guard, notify_error, notify_ok
+from components.io import io
+from components.live import on_reconnect
+from data.queries import DepartmentDTO, DoctorDTO
+from domain.errors import DomainError
+from domain.model import Actor, Role
+from pages.context import AppContext
+
+PAGE_SIZE = 25
+
+
+def register(ctx: AppContext) -> None:
+    @ui.page("/admin")
+    async def overview() -> RedirectResponse | None:
+        actor = await guard(ctx, "/admin", Role.ADMIN)
+        if not isinstance(actor, Actor):
+            return actor
+        labels: dict[str, ui.label] = {}
+
+        async def load() -> None:
+            stats = await io(ctx.queries.stats, ctx.services.clock.now(), ctx.tz)
+            for key, label in labels.items():
+                label.text = str(getattr(stats, key))
+
+        with frame(ctx, actor, "Overview"):
+            with ui.grid().classes("w-full grid-cols-2 md:grid-cols-5 gap-3"):
+                for key, text, icon in (
+                    ("today", "Appointments today", "today"),
+                    ("upcoming", "Upcoming appointments", "event"),
+                    ("patients", "Patients", "groups"),
+                    ("doctors", "Doctors", "medical_services"),
+                    ("departments", "Departments", "domain"),
+                ):
+                    with ui.card().classes("p-4 gap-1"):
+                        with ui.row().classes("items-center gap-2 text-slate-500"):
+                            ui.icon(icon)
+                            ui.label(text).classes("text-sm")
+                        labels[key] = ui.label("…").classes("text-3xl font-semibold").mark(f"stat-{key}")
+            await load()
+        ctx.live.subscribe("stats", lambda _event: load())
+        on_reconnect(load)
+        return None
+
+    @ui.page("/admin/departments")
+    async def departments() -> RedirectResponse | None:
+        actor = await guard(ctx, "/admin/departments", Role.ADMIN)
+        if not isinstance(actor, Actor):
+            return actor
+
+        async def edit(dept: DepartmentDTO | None) -> None:
+            with ui.dialog() as dialog, ui.card().classes("p-5 gap-3 w-full max-w-md"):
+                ui.label("New department" if dept is None else "Edit department").classes("text-lg font-medium")
+                name = ui.input("Name", value=dept.name if dept else "").props("maxlength=100").classes("w-full")
+                description = ui.textarea("Description", value=dept.description if dept else "").classes("w-full")
+
+                async def save() -> None:
+                    try:
+                        await io(
+                            ctx.services.save_department,
+                            actor,
+                            name.value,
+                            description.value,
+                            dept.id if dept else None,
+                        )
+                    except DomainError as error:
+                        notify_error(error.message)
+                        return
+                    dialog.submit(True)
+
+                with ui.row().classes("w-full justify-end gap-2"):
+                    ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat")
+                    ui.button("Save", on_click=save)
+            if await dialog:
+                notify_ok("Department saved.")
+                await listing.refresh()
+            dialog.delete()
+
+        @ui.refreshable
+        async def listing() -> None:
+            items = await io(ctx.queries.departments)
+            if not items:
+                ui.label("No departments yet.").classes("text-slate-500")
+            for dept in items:
+                with ui.card().classes("w-full p-3").mark(f"department-{dept.id}"):
+                    with ui.row().classes("w-full items-center gap-3"):
+                        with ui.column().classes("gap-0 grow"):
+                            ui.label(dept.name).classes("font-medium")
+                            ui.label(dept.description or "—").classes("text-sm text-slate-600")
+                        ui.badge(f"{dept.doctors} doctors", color="secondary").props("outline")
+                        ui.button(icon="edit", on_click=lambda d=dept: edit(d)).props("flat round aria-label=Edit")
+
+        with frame(ctx, actor, "Departments"):
+            ui.button("New department", icon="add", on_click=lambda: edit(None)).props("unelevated")
+            await listing()
+        ctx.live.subscribe("directory", listing.refresh)
+        return None
+
+    @ui.page("/admin/doctors")
+    async def doctors(q: str = "") -> RedirectResponse | None:
+        actor = await guard(ctx, "/admin/doctors", Role.ADMIN)
+        if not isinstance(actor, Actor):
+            return actor
+        state = {"limit": PAGE_SIZE}
+
+        async def edit(doc: DoctorDTO | None) -> None:
+            depts = await io(ctx.queries.departments)
+            if not depts:
+                notify_error("Create a department first.")
+                return
+            with ui.dialog() as dialog, ui.card().classes("p-5 gap-2 w-full max-w-md"):
+                ui.label("Onboard a doctor" if doc is None else "Edit doctor").classes("text-lg font-medium")
+                name = ui.input("Full name", value=doc.name if doc else "").classes("w-full")
+                email = ui.input("Email", value=(doc.email or "") if doc else "").props("type=email").classes("w-full")
+                email.set_enabled(doc is None)
+                specialty = ui.input("Specialty", value=doc.specialty if doc else "").classes("w-full")
+                dept = ui.select(
+                    {d.id: d.name for d in depts}, value=doc.department_id if doc else None, label="Department"
+                ).classes("w-full")
+                password = ui.input("Initial password (at least 8 characters)", password=True).classes("w-full")
+                password.visible = doc is None
+
+                async def save() -> None:
+                    try:
+                        if doc is None:
+                            await io(
+                                ctx.services.onboard_doctor,
+                                actor,
+                                name.value,
+                                email.value,
+                                specialty.value,
+                                dept.value,
+                                password.value,
+                            )
+                        else:
+                            await io(ctx.services.update_doctor, actor, doc.id, name.value, specialty.value, dept.value)
+                    except DomainError as error:
+                        notify_error(error.message)
+                        return
+                    dialog.submit(True)
+
+                with ui.row().classes("w-full justify-end gap-2"):
+                    ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat")
+                    ui.button("Save", on_click=save)
+            if await dialog:
+                notify_ok("Doctor saved.")
+                await listing.refresh()
+            dialog.delete()
+
+        @ui.refreshable
+        async def listing() -> None:
+            page = await io(ctx.queries.doctors, search.value or "", None, False, state["limit"], 0)
+            columns = [
+                {"name": "name", "label": "Name", "field": "name", "align": "left"},
+                {"name": "specialty", "label": "Specialty", "field": "specialty", "align": "left"},
+                {"name": "department", "label": "Department", "field": "department", "align": "left"},
+                {"name": "email", "label": "Email", "field": "email", "align": "left"},
+                {"name": "bookable", "label": "Online booking", "field": "bookable", "align": "left"},
+            ]
+            rows = [
+                {
+                    "id": d.id,
+                    "name": d.name,
+                    "specialty": d.specialty,
+                    "department": d.department,
+                    "email": d.email or "—",
+                    "bookable": "yes" if d.bookable else "no",
+                }
+                for d in page.items
+            ]
+            by_id = {d.id: d for d in page.items}
+            table = ui.table(columns=columns, rows=rows, row_key="id").classes("w-full").props("flat bordered")
+            table.on("row-click", lambda e: edit(by_id[e.args[1]["id"]]))
+            ui.label(f"Showing {len(rows)} of {page.total} · click a row to edit").classes("text-sm text-slate-500")
+            if page.total > len(rows):
+
+                async def more() -> None:
+                    state["limit"] += PAGE_SIZE
+                    await listing.refresh()
+
+                ui.button("Show more", on_click=more).props("flat")
+
+        with frame(ctx, actor, "Doctors"):
+            with ui.row().classes("w-full items-end gap-3"):
+                search = ui.input("Search name, specialty, department", value=q).props("clearable debounce=300")
+                search.classes("grow")
+                ui.button("Onboard a doctor", icon="person_add", on_click=lambda: edit(None)).props("unelevated")
+            search.on_value_change(listing.refresh)
+            await listing()
+        return None
+
+    @ui.page("/admin/patients")
+    async def patients(q: str = "") -> RedirectResponse | None:
+        actor = await guard(ctx, "/admin/patients", Role.ADMIN)
+        if not isinstance(actor, Actor):
+            return actor
+        state = {"limit": PAGE_SIZE}
+
+        @ui.refreshable
+        async def listing() -> None:
+            page = await io(ctx.queries.patients, search.value or "", state["limit"], 0)
+            columns = [
+                {"name": "name", "label": "Name", "field": "name", "align": "left"},
+                {"name": "birth", "label": "Born", "field": "birth", "align": "left"},
+                {"name": "email", "label": "Email", "field": "email", "align": "left"},
+                {"name": "account", "label": "Account", "field": "account", "align": "left"},
+                {"name": "source", "label": "Source", "field": "source", "align": "left"},
+            ]
+            rows = [
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "birth": p.birth_date.isoformat() if p.birth_date else "—",
+                    "email": p.email or "—",
+                    "account": p.account_status,
+                    "source": "imported" if p.imported else "registered",
+                }
+                for p in page.items
+            ]
+            ui.table(columns=columns, rows=rows, row_key="id").classes("w-full").props("flat bordered")
+            ui.label(f"Showing {len(rows)} of {page.total}").classes("text-sm text-slate-500")
+            if page.total > len(rows):
+
+                async def more() -> None:
+                    state["limit"] += PAGE_SIZE
+                    await listing.refresh()
+
+                ui.button("Show more", on_click=more).props("flat")
+
+        with frame(ctx, actor, "Patients"):
+            search = ui.input("Search name or email", value=q).props("clearable debounce=300").classes("w-full")
+            search.on_value_change(listing.refresh)
+            await listing()
+        return None

@@ -1,0 +1,23 @@
+"""What every page needs, handed over by the composition root (main.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from components.live import LiveBridge
+from data.queries import Queries
+from data.settings import Settings
+from domain.services import Services
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    services: Services
+    queries: Queries
+    live: LiveBridge
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.settings.tz

@@ -1,0 +1,255 @@
+"""Patient portal: own appointments, find a doctor, book from live free slots, history."""
+
+from __future__ import annotations
+
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from components.appointment_card import AppointmentRow, confirm
+from components.frame import fmt_day, fmt_when, frame, guard, notify_error, notify_ok
+from components.io import io
+from components.live import on_reconnect
+from components.slot_grid import SlotGrid
+from data.queries import AppointmentDTO
+from domain import events as ev
+from domain.errors import DomainError, SlotTaken
+from domain.model import Actor, Role, Slot
+from pages.context import AppContext
+
+PAGE_SIZE = 20
+GRID_DAYS = 14
+
+
+def register(ctx: AppContext) -> None:
+    async def cancel_flow(actor: Actor, dto: AppointmentDTO) -> bool:
+        ok = await confirm(
+            "Cancel this appointment?",
+            f"{dto.doctor}, {fmt_when(dto.start, ctx.tz)}",
+            ok="Cancel appointment",
+            cancel="Keep it",
+        )
+        if not ok:
+            return False
+        try:
+            await io(ctx.services.cancel, actor, dto.id)
+        except DomainError as error:
+            notify_error(error.message)
+            return False
+        notify_ok("Your appointment was cancelled.")
+        return True
+
+    @ui.page("/patient")
+    async def my_appointments() -> RedirectResponse | None:
+        actor = await guard(ctx, "/patient", Role.PATIENT)
+        if not isinstance(actor, Actor):
+            return actor
+        assert actor.patient_id is not None
+        patient_id = actor.patient_id
+
+        async def on_cancel(dto: AppointmentDTO) -> None:
+            if await cancel_flow(actor, dto):
+                await show.refresh()
+
+        @ui.refreshable
+        async def show() -> None:
+            now = ctx.services.clock.now()
+            upcoming = await io(ctx.queries.patient_appointments, patient_id, now, True)
+            past = await io(ctx.queries.patient_appointments, patient_id, now, False, 10)
+            ui.label("Upcoming").classes("text-lg font-medium")
+            if not upcoming:
+                with ui.card().classes("w-full p-4"):
+                    ui.label("You have no upcoming appointments.")
+                    ui.button("Find a doctor", icon="search", on_click=lambda: ui.navigate.to("/patient/doctors"))
+            for dto in upcoming:
+                AppointmentRow(dto, ctx.tz, show="doctor", on_cancel=on_cancel)
+            if past:
+                ui.label("Recent and cancelled").classes("text-lg font-medium mt-4")
+                for dto in past:
+                    AppointmentRow(dto, ctx.tz, show="doctor")
+
+        with frame(ctx, actor, "My appointments"):
+            await show()
+        ctx.live.subscribe(f"patient:{patient_id}", lambda _e: show.refresh())
+        on_reconnect(show.refresh)
+        return None
+
+    @ui.page("/patient/doctors")
+    async def find_doctor(q: str = "", department: int | None = None) -> RedirectResponse | None:
+        actor = await guard(ctx, "/patient/doctors", Role.PATIENT)
+        if not isinstance(actor, Actor):
+            return actor
+        departments = await io(ctx.queries.departments)
+        state = {"limit": PAGE_SIZE}
+
+        @ui.refreshable
+        async def results() -> None:
+            page = await io(ctx.queries.doctors, search.value or "", dept.value, True, state["limit"], 0)
+            if not page.items:
+                ui.label("No doctor matches your search.").classes("text-slate-500")
+            with ui.grid().classes("w-full grid-cols-1 md:grid-cols-2 gap-3"):
+                for doc in page.items:
+                    with ui.card().classes("p-4 gap-1").mark(f"doctor-{doc.id}"):
+                        ui.label(doc.name).classes("text-lg font-medium")
+                        ui.label(f"{doc.specialty} · {doc.department}").classes("text-slate-600")
+                        ui.button(
+                            "See free times",
+                            icon="event_available",
+                            on_click=lambda d=doc.id: ui.navigate.to(f"/patient/doctors/{d}"),
+                        ).props("unelevated no-caps").classes("mt-2")
+            ui.label(f"Showing {len(page.items)} of {page.total}").classes("text-sm text-slate-500")
+            if page.total > len(page.items):
+
+                async def more() -> None:
+                    state["limit"] += PAGE_SIZE
+                    await results.refresh()
+
+                ui.button("Show more", on_click=more).props("flat")
+
+        async def reset_and_search() -> None:
+            state["limit"] = PAGE_SIZE
+            await results.refresh()
+
+        with frame(ctx, actor, "Find a doctor"):
+            with ui.row().classes("w-full items-end gap-3"):
+                search = (
+                    ui.input("Name, specialty or department", value=q)
+                    .props("clearable debounce=300 autofocus")
+                    .classes("grow min-w-[14rem]")
+                )
+                options = {None: "All departments"} | {d.id: d.name for d in departments}
+                dept = ui.select(options, value=department if department in options else None, label="Department")
+                dept.classes("min-w-[12rem]")
+            search.on_value_change(reset_and_search)
+            dept.on_value_change(reset_and_search)
+            await results()
+        return None
+
+    @ui.page("/patient/doctors/{doctor_id}")
+    async def book_page(doctor_id: int) -> RedirectResponse | None:
+        actor = await guard(ctx, f"/patient/doctors/{doctor_id}", Role.PATIENT)
+        if not isinstance(actor, Actor):
+            return actor
+        doctor = await io(ctx.queries.doctor, doctor_id)
+        with frame(ctx, actor, "Book an appointment"):
+            if doctor is None or not doctor.bookable:
+                ui.label("This doctor does not take online bookings.").classes("text-slate-600")
+                ui.link("Back to the doctor list", "/patient/doctors")
+                return None
+            with ui.card().classes("w-full p-4 gap-1"):
+                ui.label(doctor.name).classes("text-xl font-medium")
+                ui.label(f"{doctor.specialty} · {doctor.department} · {doctor.slot_minutes}-minute visits").classes(
+                    "text-slate-600"
+                )
+                ui.label("Times are shown in the hospital's time zone and update live.").classes(
+                    "text-sm text-slate-500"
+                )
+
+            chosen: dict[str, Slot] = {}
+            with ui.dialog() as dialog, ui.card().classes("p-5 gap-3 w-full max-w-md"):
+                ui.label("Book this time?").classes("text-lg font-medium")
+                when = ui.label()
+                reason = ui.input("Reason for the visit (optional)").props("maxlength=500").classes("w-full")
+                with ui.row().classes("w-full justify-end gap-2"):
+                    ui.button("Back", on_click=lambda: dialog.submit(False)).props("flat")
+                    ui.button("Book", on_click=lambda: dialog.submit(True)).props('data-testid="confirm-book"')
+
+            async def pick(slot: Slot) -> None:
+                chosen["slot"] = slot
+                when.text = f"{doctor.name}, {fmt_when(slot.start, ctx.tz)}"
+                reason.value = ""
+                if not await dialog:
+                    return
+                try:
+                    await io(ctx.services.book, actor, doctor.id, slot.start, reason.value or "")
+                except SlotTaken as error:
+                    grid.mark(slot.start, free=False)
+                    notify_error(error.message)
+                    return
+                except DomainError as error:
+                    notify_error(error.message)
+                    return
+                notify_ok(f"Booked: {doctor.name}, {fmt_when(slot.start, ctx.tz)}")
+                ui.navigate.to("/patient")
+
+            today = ctx.services.clock.today()
+            grid = SlotGrid(ctx, doctor.id, today, GRID_DAYS, pick)
+            await grid.load()
+            on_reconnect(grid.load)
+        return None
+
+    @ui.page("/patient/appointments/{appointment_id}")
+    async def appointment_page(appointment_id: int) -> RedirectResponse | None:
+        actor = await guard(ctx, f"/patient/appointments/{appointment_id}", Role.PATIENT)
+        if not isinstance(actor, Actor):
+            return actor
+        dto = await io(ctx.queries.appointment, appointment_id)
+        with frame(ctx, actor, "Appointment"):
+            if dto is None or dto.patient_id != actor.patient_id:
+                # the same answer whether it does not exist or belongs to someone else
+                ui.label("This appointment does not exist.").props('data-testid="not-found"')
+                ui.link("Back to my appointments", "/patient")
+                return None
+
+            async def on_cancel(d: AppointmentDTO) -> None:
+                if await cancel_flow(actor, d):
+                    fresh = await io(ctx.queries.appointment, appointment_id)
+                    if fresh:
+                        row.update(fresh)
+
+            row = AppointmentRow(dto, ctx.tz, show="doctor", on_cancel=on_cancel)
+
+            async def on_event(event: ev.DomainEvent) -> None:
+                if getattr(event, "appointment_id", None) == appointment_id:
+                    fresh = await io(ctx.queries.appointment, appointment_id)
+                    if fresh:
+                        row.update(fresh)
+
+            ctx.live.subscribe(f"patient:{actor.patient_id}", on_event)
+        return None
+
+    @ui.page("/patient/history")
+    async def history(page: int = 1) -> RedirectResponse | None:
+        actor = await guard(ctx, "/patient/history", Role.PATIENT)
+        if not isinstance(actor, Actor):
+            return actor
+        assert actor.patient_id is not None
+        page = max(1, page)
+        result = await io(ctx.queries.patient_history, actor.patient_id, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        with frame(ctx, actor, "My history"):
+            if not result.items:
+                ui.label("No visits on record yet.").classes("text-slate-500")
+            for visit in result.items:
+                with ui.card().classes("w-full p-4 gap-1"):
+                    with ui.row().classes("w-full items-baseline gap-2"):
+                        ui.label(fmt_day(visit.start, ctx.tz)).classes("font-semibold")
+                        ui.label(visit.kind).classes("text-slate-700")
+                        ui.space()
+                        ui.label(visit.doctor).classes("text-sm text-slate-500")
+                    if visit.reason:
+                        ui.label(f"Reason: {visit.reason}").classes("text-sm")
+                    if visit.diagnoses:
+                        ui.label("Diagnoses").classes("text-sm font-medium mt-1")
+                        for d in visit.diagnoses:
+                            with ui.row().classes("gap-2 items-center text-sm"):
+                                ui.badge(d.code or "—", color="secondary").props("outline")
+                                ui.label(d.display)
+                                if d.clinical_status:
+                                    ui.label(f"({d.clinical_status})").classes("text-slate-500")
+                    if visit.prescriptions:
+                        ui.label("Prescriptions").classes("text-sm font-medium mt-1")
+                        for p in visit.prescriptions:
+                            with ui.column().classes("gap-0 text-sm"):
+                                ui.label(f"💊 {p.drug}")
+                                if p.dosage:
+                                    ui.label(p.dosage).classes("text-slate-600 ml-6")
+            pages = max(1, -(-result.total // PAGE_SIZE))
+            if pages > 1:
+                with ui.row().classes("items-center gap-2"):
+                    ui.pagination(
+                        1,
+                        pages,
+                        value=min(page, pages),
+                        on_change=lambda e: ui.navigate.to(f"/patient/history?page={e.value}"),
+                    )
+                    ui.label(f"{result.total} visits").classes("text-sm text-slate-500")
+        return None

@@ -1,0 +1,332 @@
+"""Hand-written fakes of the domain ports (domain/ports.py) for service-level tests.
+
+FakeStore holds the committed state. Each FakeUnitOfWork works on a private copy of it: repositories hand
+out copies (a change is stored only through save()), commit() replaces the store's state and then publishes the
+recorded events on the store's MessageBus; leaving without commit() discards everything, like a rollback.
+Like the real partial unique index, the appointment repository refuses a second active appointment for the
+same doctor and start with SlotTaken.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Self
+from zoneinfo import ZoneInfo
+
+from domain import ports
+from domain.bus import MessageBus
+from domain.errors import Conflict, SlotTaken
+from domain.events import DomainEvent
+from domain.model import (
+    Account,
+    AccountStatus,
+    Actor,
+    Appointment,
+    Department,
+    Doctor,
+    Patient,
+    Role,
+    WorkingHours,
+)
+from domain.services import Services
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@dataclass
+class Tables:
+    accounts: dict[int, Account] = field(default_factory=dict)
+    departments: dict[int, Department] = field(default_factory=dict)
+    doctors: dict[int, Doctor] = field(default_factory=dict)
+    patients: dict[int, Patient] = field(default_factory=dict)
+    appointments: dict[int, Appointment] = field(default_factory=dict)
+    hours: dict[int, list[WorkingHours]] = field(default_factory=dict)
+    last_id: int = 0
+
+    def next_id(self) -> int:
+        self.last_id += 1
+        return self.last_id
+
+
+class FakeAccountRepo:
+    def __init__(self, t: Tables) -> None:
+        self.t = t
+
+    def get(self, account_id: int) -> Account | None:
+        return copy.deepcopy(self.t.accounts.get(account_id))
+
+    def by_email(self, email: str) -> Account | None:
+        found = next((a for a in self.t.accounts.values() if a.email == email), None)
+        return copy.deepcopy(found)
+
+    def add(self, account: Account) -> Account:
+        if account.email is not None and self.by_email(account.email) is not None:
+            raise Conflict("An account with this email already exists.")
+        account.id = self.t.next_id()
+        self.t.accounts[account.id] = copy.deepcopy(account)
+        return account
+
+    def save(self, account: Account) -> None:
+        assert account.id in self.t.accounts
+        self.t.accounts[account.id] = copy.deepcopy(account)
+
+
+class FakeDepartmentRepo:
+    def __init__(self, t: Tables) -> None:
+        self.t = t
+
+    def get(self, department_id: int) -> Department | None:
+        return copy.deepcopy(self.t.departments.get(department_id))
+
+    def by_name(self, name: str) -> Department | None:
+        found = next((d for d in self.t.departments.values() if d.name.lower() == name.lower()), None)
+        return copy.deepcopy(found)
+
+    def add(self, department: Department) -> Department:
+        department.id = self.t.next_id()
+        self.t.departments[department.id] = copy.deepcopy(department)
+        return department
+
+    def save(self, department: Department) -> None:
+        assert department.id in self.t.departments
+        self.t.departments[department.id] = copy.deepcopy(department)
+
+
+class FakeDoctorRepo:
+    def __init__(self, t: Tables) -> None:
+        self.t = t
+
+    def get(self, doctor_id: int) -> Doctor | None:
+        return copy.deepcopy(self.t.doctors.get(doctor_id))
+
+    def by_account(self, account_id: int) -> Doctor | None:
+        return copy.deepcopy(next((d for d in self.t.doctors.values() if d.account_id == account_id), None))
+
+    def add(self, doctor: Doctor) -> Doctor:
+        doctor.id = self.t.next_id()
+        self.t.doctors[doctor.id] = copy.deepcopy(doctor)
+        return doctor
+
+    def save(self, doctor: Doctor) -> None:
+        assert doctor.id in self.t.doctors
+        self.t.doctors[doctor.id] = copy.deepcopy(doctor)
+
+    def hours(self, doctor_id: int) -> list[WorkingHours]:
+        return sorted(self.t.hours.get(doctor_id, []), key=lambda h: (h.weekday, h.start))
+
+    def set_hours(self, doctor_id: int, hours: list[WorkingHours]) -> None:
+        self.t.hours[doctor_id] = list(hours)
+
+
+class FakePatientRepo:
+    def __init__(self, t: Tables) -> None:
+        self.t = t
+
+    def get(self, patient_id: int) -> Patient | None:
+        return copy.deepcopy(self.t.patients.get(patient_id))
+
+    def by_account(self, account_id: int) -> Patient | None:
+        return copy.deepcopy(next((p for p in self.t.patients.values() if p.account_id == account_id), None))
+
+    def add(self, patient: Patient) -> Patient:
+        patient.id = self.t.next_id()
+        self.t.patients[patient.id] = copy.deepcopy(patient)
+        return patient
+
+
+class FakeAppointmentRepo:
+    def __init__(self, t: Tables) -> None:
+        self.t = t
+
+    def _check_slot_free(self, appointment: Appointment) -> None:
+        """What the partial unique index on (doctor_id, start_at) for active statuses does."""
+        if not appointment.is_active:
+            return
+        for other in self.t.appointments.values():
+            if (
+                other.id != appointment.id
+                and other.is_active
+                and other.doctor_id == appointment.doctor_id
+                and other.start == appointment.start
+            ):
+                raise SlotTaken()
+
+    def get(self, appointment_id: int) -> Appointment | None:
+        return copy.deepcopy(self.t.appointments.get(appointment_id))
+
+    def add(self, appointment: Appointment) -> Appointment:
+        self._check_slot_free(appointment)
+        appointment.id = self.t.next_id()
+        self.t.appointments[appointment.id] = copy.deepcopy(appointment)
+        return appointment
+
+    def save(self, appointment: Appointment) -> None:
+        assert appointment.id in self.t.appointments
+        self._check_slot_free(appointment)
+        self.t.appointments[appointment.id] = copy.deepcopy(appointment)
+
+    def active_for_patient(self, patient_id: int, start: datetime, end: datetime) -> list[Appointment]:
+        return [
+            copy.deepcopy(a)
+            for a in self.t.appointments.values()
+            if a.patient_id == patient_id and a.is_active and a.overlaps(start, end)
+        ]
+
+    def active_for_doctor(self, doctor_id: int, start: datetime, end: datetime) -> list[Appointment]:
+        return [
+            copy.deepcopy(a)
+            for a in self.t.appointments.values()
+            if a.doctor_id == doctor_id and a.is_active and a.overlaps(start, end)
+        ]
+
+
+class FakeStore:
+    """The committed state, the bus, and knobs for tests."""
+
+    def __init__(self) -> None:
+        self.tables = Tables()
+        self.bus = MessageBus()
+        self.published: list[DomainEvent] = []
+        self.bus.subscribe(self.published.append)
+        self.commits = 0
+        self.fail_next_commit: Exception | None = None
+        self.booking_locks: list[tuple[int, int]] = []
+
+    # ---- seeding (committed directly) -----------------------------------------------------
+    def add_account(
+        self,
+        email: str | None,
+        role: Role,
+        password_hash: str | None = None,
+        status: AccountStatus = AccountStatus.ACTIVE,
+        name: str = "Someone",
+    ) -> Account:
+        account = Account(email=email, role=role, display_name=name, password_hash=password_hash, status=status)
+        return FakeAccountRepo(self.tables).add(account)
+
+    def add_doctor(self, name: str, hours: list[WorkingHours], slot_minutes: int = 30) -> tuple[Doctor, Actor]:
+        account = self.add_account(f"{name.lower().replace(' ', '.')}@hospital.test", Role.DOCTOR, "x", name=name)
+        doctor = FakeDoctorRepo(self.tables).add(
+            Doctor(account.id, name, "General medicine", None, account.email, slot_minutes)
+        )
+        assert account.id is not None and doctor.id is not None
+        self.tables.hours[doctor.id] = list(hours)
+        return doctor, Actor(account.id, Role.DOCTOR, doctor_id=doctor.id)
+
+    def add_patient(self, name: str) -> tuple[Patient, Actor]:
+        account = self.add_account(f"{name.lower().replace(' ', '.')}@mail.test", Role.PATIENT, "x", name=name)
+        patient = FakePatientRepo(self.tables).add(Patient(account.id, name, date(1980, 4, 23), account.email))
+        assert account.id is not None and patient.id is not None
+        return patient, Actor(account.id, Role.PATIENT, patient_id=patient.id)
+
+    def add_admin(self) -> Actor:
+        account = self.add_account("admin@hospital.test", Role.ADMIN, "x", name="Admin")
+        assert account.id is not None
+        return Actor(account.id, Role.ADMIN)
+
+    # ---- reading the committed state -------------------------------------------------------
+    def appointments(self) -> list[Appointment]:
+        return list(self.tables.appointments.values())
+
+    def active_appointments(self) -> list[Appointment]:
+        return [a for a in self.tables.appointments.values() if a.is_active]
+
+
+class FakeUnitOfWork:
+    accounts: ports.AccountRepo
+    departments: ports.DepartmentRepo
+    doctors: ports.DoctorRepo
+    patients: ports.PatientRepo
+    appointments: ports.AppointmentRepo
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+        self._events: list[DomainEvent] = []
+
+    def _open(self, tables: Tables) -> None:
+        self._work = tables
+        self.accounts = FakeAccountRepo(tables)
+        self.departments = FakeDepartmentRepo(tables)
+        self.doctors = FakeDoctorRepo(tables)
+        self.patients = FakePatientRepo(tables)
+        self.appointments = FakeAppointmentRepo(tables)
+
+    def __enter__(self) -> Self:
+        self._open(copy.deepcopy(self.store.tables))
+        self._events = []
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._events = []  # uncommitted work is simply dropped
+
+    def record(self, event: DomainEvent) -> None:
+        self._events.append(event)
+
+    def commit(self) -> None:
+        failure, self.store.fail_next_commit = self.store.fail_next_commit, None
+        if failure is not None:
+            self._events = []
+            raise failure
+        self.store.tables = copy.deepcopy(self._work)
+        self.store.commits += 1
+        published, self._events = self._events, []
+        self.store.bus.publish(published)
+
+    def lock_for_booking(self, doctor_id: int, patient_id: int) -> None:
+        self.store.booking_locks.append((doctor_id, patient_id))
+
+
+class FakeUnitOfWorkFactory:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def __call__(self) -> ports.UnitOfWork:
+        return FakeUnitOfWork(self.store)
+
+
+class FakeHasher:
+    """Deterministic and fast; never stores the password itself."""
+
+    def __init__(self) -> None:
+        self.verified = 0
+
+    def hash(self, password: str) -> str:
+        return "fake$" + "".join(reversed(password)) + "$"
+
+    def verify(self, password: str, hashed: str) -> bool:
+        self.verified += 1
+        return hashed == self.hash(password)
+
+
+class FixedClock:
+    def __init__(self, now: datetime, tz: ZoneInfo = BERLIN) -> None:
+        assert now.tzinfo is not None, "use aware UTC datetimes"
+        self._now = now
+        self.tz = tz
+
+    def now(self) -> datetime:
+        return self._now
+
+    def today(self) -> date:
+        return self._now.astimezone(self.tz).date()
+
+    def set(self, now: datetime) -> None:
+        self._now = now
+
+
+def make_services(store: FakeStore, clock: FixedClock, hasher: FakeHasher | None = None) -> Services:
+    return Services(uow=FakeUnitOfWorkFactory(store), hasher=hasher or FakeHasher(), clock=clock, tz=clock.tz)
+
+
+def weekdays(start: time, end: time, days: range = range(5)) -> list[WorkingHours]:
+    """The same working range on each of the given weekdays (default Monday to Friday)."""
+    return [WorkingHours(day, start, end) for day in days]
+
+
+# the fakes satisfy the ports (checked by mypy)
+_hasher_check: ports.PasswordHasher = FakeHasher()
+_clock_check: ports.Clock = FixedClock(datetime(2026, 1, 1, tzinfo=BERLIN))
+_uow_check: ports.UnitOfWork = FakeUnitOfWork(FakeStore())
+_factory_check: ports.UnitOfWorkFactory = FakeUnitOfWorkFactory(FakeStore())

@@ -1,0 +1,68 @@
+"""UI tests: each test gets a copy of a migrated, seeded demo hospital (built once per session)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+
+from data.db import make_engine
+from data.migrate import upgrade
+from data.queries import Queries
+from data.seed import ADMIN, DOCTOR_PASSWORD, DOCTORS, PATIENT, PATIENTS, seed_demo
+from data.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "template.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    settings = Settings(database_url=url)
+    assert seed_demo(settings) is not None
+    return path
+
+
+@pytest.fixture(autouse=True)
+def demo_db(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    target = tmp_path / "hospital.db"
+    # the backup API copies committed pages whether they sit in the main file or in the WAL
+    with sqlite3.connect(demo_template) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    url = f"sqlite:///{target}"
+    monkeypatch.setenv("HEALTHSYNC_DATABASE_URL", url)
+    yield url
+
+
+@pytest.fixture
+def queries(demo_db: str) -> Iterator[Queries]:
+    engine = make_engine(demo_db)
+    yield Queries(engine)
+    engine.dispose()
+
+
+async def login(user: User, email: str, password: str) -> None:
+    await user.open("/login")
+    user.find("Email").type(email)
+    user.find("Password").type(password)
+    user.find(kind=ui.button, content="Sign in").click()
+    # argon2 verification runs in a worker thread: wait until the sign-in form is gone or refused
+    for _ in range(300):
+        if user.notify.messages:
+            return
+        try:
+            user.find("Welcome to HealthSync")
+        except AssertionError:
+            return  # the form is gone: signed in
+        await asyncio.sleep(0.05)
+
+
+ADMIN_LOGIN = ADMIN
+PATIENT_LOGIN = PATIENT
+OTHER_PATIENT_LOGIN = (PATIENTS[1][1], PATIENTS[1][2])
+DOCTOR_LOGIN = (DOCTORS[0][1], DOCTOR_PASSWORD)

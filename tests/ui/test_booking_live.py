@@ -1,0 +1,150 @@
+"""Booking through the patient portal, seen live by another patient and by the doctor."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from nicegui import ui
+from nicegui.testing import User
+
+from data.seed import DOCTORS
+from tests.ui.conftest import DOCTOR_LOGIN, OTHER_PATIENT_LOGIN, PATIENT_LOGIN, login
+
+
+def doctor_id(queries, name: str) -> int:
+    return queries.doctors(search=name).items[0].id
+
+
+def slot_buttons(user: User) -> dict[str, ui.button]:
+    found: dict[str, ui.button] = {}
+    for element in user.find(kind=ui.button).elements:
+        for marker in element._markers:
+            if marker.startswith("slot-"):
+                found[marker] = element  # type: ignore[assignment]
+    return found
+
+
+async def eventually(check: Callable[[], bool], seconds: float = 10.0, why: Callable[[], str] = str) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"condition not met in time {why()}")
+
+
+async def dialog_open(user: User) -> None:
+    await eventually(lambda: any(d.value for d in user.find(kind=ui.dialog).elements))
+
+
+async def notified(user: User, text: str) -> None:
+    await eventually(lambda: any(text in m for m in user.notify.messages), seconds=10)
+
+
+async def book_first_free(user: User) -> str:
+    free = sorted(m for m, b in slot_buttons(user).items() if b.enabled)
+    assert free, "the demo doctor has free slots"
+    marker = free[0]
+    user.find(marker=marker).click()
+    await dialog_open(user)
+    user.find(kind=ui.button, content="Book").click()
+    await notified(user, "Booked:")
+    return marker
+
+
+async def test_patient_books_and_sees_it_in_their_list(user: User, queries) -> None:
+    await login(user, *PATIENT_LOGIN)
+    doc = doctor_id(queries, DOCTORS[0][0])
+    await user.open(f"/patient/doctors/{doc}")
+    await user.should_see(DOCTORS[0][0])
+    await book_first_free(user)
+    await user.should_see("Upcoming", retries=20)
+    patient = queries.patients(search=PATIENT_LOGIN[0]).items[0]
+    from datetime import UTC, datetime
+
+    upcoming = queries.patient_appointments(patient.id, datetime.now(UTC), upcoming=True)
+    assert any(a.doctor_id == doc for a in upcoming)
+    await user.should_see(marker=f"appointment-{max(a.id for a in upcoming)}")
+
+
+async def test_other_patients_grid_changes_without_reload(user: User, create_user, queries) -> None:
+    doc = doctor_id(queries, DOCTORS[0][0])
+    watcher = create_user()
+    await login(watcher, *OTHER_PATIENT_LOGIN)
+    await watcher.open(f"/patient/doctors/{doc}")
+    await login(user, *PATIENT_LOGIN)
+    await user.open(f"/patient/doctors/{doc}")
+    marker = await book_first_free(user)
+    await eventually(lambda: not slot_buttons(watcher)[marker].enabled)
+
+
+async def test_doctor_day_view_shows_booking_live(user: User, create_user, queries) -> None:
+    from datetime import timedelta
+
+    doctor = create_user()
+    await login(doctor, *DOCTOR_LOGIN)
+    doc = doctor_id(queries, DOCTORS[0][0])
+    await login(user, *PATIENT_LOGIN)
+    await user.open(f"/patient/doctors/{doc}")
+    free = sorted(m for m, b in slot_buttons(user).items() if b.enabled)
+    marker = free[0]
+    # open the doctor's view on the day of that slot
+    from datetime import datetime
+
+    start = datetime.strptime(marker, "slot-%Y%m%dT%H%MZ").replace(tzinfo=__import__("datetime").UTC)
+    from data.settings import Settings
+
+    local_day = start.astimezone(Settings().tz).date()
+    await doctor.open(f"/doctor?day={local_day.isoformat()}")
+    before = {m for e in doctor.find(kind=ui.card).elements for m in e._markers if m.startswith("appointment-")}
+    user.find(marker=marker).click()
+    await dialog_open(user)
+    user.find(kind=ui.button, content="Book").click()
+
+    def new_card() -> bool:
+        now = {m for e in doctor.find(kind=ui.card).elements for m in e._markers if m.startswith("appointment-")}
+        return len(now - before) == 1
+
+    await eventually(new_card, why=lambda: f"{user.notify.messages} {doctor.notify.messages} {marker} {before}")
+    await doctor.should_see("Maria Schmidt")
+    assert timedelta(0) <= start - datetime.now(start.tzinfo)
+
+
+async def test_loser_of_a_race_is_told_the_slot_was_just_taken(user: User, create_user, queries) -> None:
+    doc = doctor_id(queries, DOCTORS[0][0])
+    other = create_user()
+    await login(other, *OTHER_PATIENT_LOGIN)
+    await other.open(f"/patient/doctors/{doc}")
+    await login(user, *PATIENT_LOGIN)
+    await user.open(f"/patient/doctors/{doc}")
+    marker = sorted(m for m, b in slot_buttons(user).items() if b.enabled)[0]
+    # both open the booking dialog for the same slot before either confirms
+    other.find(marker=marker).click()
+    await dialog_open(other)
+    user.find(marker=marker).click()
+    await dialog_open(user)
+    user.find(kind=ui.button, content="Book").click()
+    await notified(user, "Booked:")
+    other.find(kind=ui.button, content="Book").click()
+    await notified(other, "This slot was just taken")
+    assert not slot_buttons(other)[marker].enabled
+
+
+async def test_cancelling_frees_the_slot_for_others(user: User, create_user, queries) -> None:
+    doc = doctor_id(queries, DOCTORS[0][0])
+    watcher = create_user()
+    await login(watcher, *OTHER_PATIENT_LOGIN)
+    await watcher.open(f"/patient/doctors/{doc}")
+    await login(user, *PATIENT_LOGIN)
+    await user.open(f"/patient/doctors/{doc}")
+    marker = await book_first_free(user)
+    await eventually(lambda: not slot_buttons(watcher)[marker].enabled)
+    await user.should_see("Upcoming", retries=20)
+    patient = queries.patients(search=PATIENT_LOGIN[0]).items[0]
+    from datetime import UTC, datetime
+
+    newest = max(queries.patient_appointments(patient.id, datetime.now(UTC), upcoming=True), key=lambda a: a.id)
+    user.find(marker=f"cancel-{newest.id}").click()
+    await user.should_see("Cancel this appointment?")
+    user.find(kind=ui.button, content="Cancel appointment").click()
+    await eventually(lambda: slot_buttons(watcher)[marker].enabled)
