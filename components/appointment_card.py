@@ -35,11 +35,11 @@ class AppointmentRow:
     ) -> None:
         self.tz, self.show, self.on_cancel = tz, show, on_cancel
         with ui.card().classes("w-full p-3").mark(f"appointment-{dto.id}") as self.card:
-            with ui.row().classes("w-full items-center gap-3 no-wrap"):
-                with ui.column().classes("gap-0 min-w-[5.5rem]"):
-                    self.time = ui.label().classes("text-lg font-semibold tabular-nums")
-                    self.day = ui.label().classes("text-xs text-slate-500")
-                with ui.column().classes("gap-0 grow"):
+            with ui.row().classes("w-full items-center gap-x-3 gap-y-1 no-wrap"):
+                with ui.column().classes("gap-0 shrink-0"):
+                    self.time = ui.label().classes("text-base sm:text-lg font-semibold tabular-nums whitespace-nowrap")
+                    self.day = ui.label().classes("text-xs text-slate-500 whitespace-nowrap")
+                with ui.column().classes("gap-0 grow min-w-0"):
                     self.who = ui.label().classes("font-medium")
                     self.detail = ui.label().classes("text-sm text-slate-600")
                 self.badge = ui.badge()

@@ -1325,7 +1325,7 @@ class _Importer:
 
 
 def import_paths(
-    engine: Engine, paths: list[str | Path], progress: Callable[[str], None] | None = None
+    engine: Engine, paths: Sequence[str | Path], progress: Callable[[str], None] | None = None
 ) -> ImportReport:
     """Import FHIR R4 bundles (files and folders, recursively); see the module docstring for the rules."""
     return _Importer(engine, progress).run(paths)

@@ -8,7 +8,6 @@ from nicegui import app, ui
 from components.frame import HOME, frame, notify_error
 from components.io import io
 from domain.errors import DomainError
-from domain.model import Role
 from pages.context import AppContext
 
 
@@ -21,11 +20,15 @@ def _safe_next(target: str | None) -> str | None:
 
 def register(ctx: AppContext) -> None:
     @ui.page("/")
-    def index() -> RedirectResponse:
+    async def index() -> RedirectResponse:
         account_id = app.storage.user.get("account_id")
-        role = app.storage.user.get("role")
-        if isinstance(account_id, int) and role in HOME:
-            return RedirectResponse(HOME[Role(role)], status_code=303)
+        if isinstance(account_id, int):
+            try:
+                actor = await io(ctx.services.actor_for, account_id)
+            except DomainError:
+                app.storage.user.clear()
+            else:
+                return RedirectResponse(HOME[actor.role], status_code=303)
         return RedirectResponse("/login", status_code=303)
 
     @ui.page("/login")
@@ -47,7 +50,7 @@ def register(ctx: AppContext) -> None:
             finally:
                 button.props(remove="loading")
             app.storage.user.clear()
-            app.storage.user.update({"account_id": account.id, "role": account.role.value})
+            app.storage.user["account_id"] = account.id  # the session holds the account id only
             ui.navigate.to(target or HOME[account.role])
 
         with frame(ctx, None, "Sign in"), ui.card().classes("w-full max-w-md mx-auto p-6 gap-3"):
@@ -82,7 +85,7 @@ def register(ctx: AppContext) -> None:
                 notify_error(error.message)
                 return
             app.storage.user.clear()
-            app.storage.user.update({"account_id": account.id, "role": account.role.value})
+            app.storage.user["account_id"] = account.id  # the session holds the account id only
             ui.notify("Welcome! Your account is ready.", type="positive")
             ui.navigate.to("/patient/doctors")
 

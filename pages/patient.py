@@ -238,10 +238,12 @@ def register(ctx: AppContext) -> None:
                     if visit.prescriptions:
                         ui.label("Prescriptions").classes("text-sm font-medium mt-1")
                         for p in visit.prescriptions:
-                            with ui.column().classes("gap-0 text-sm"):
-                                ui.label(f"💊 {p.drug}")
-                                if p.dosage:
-                                    ui.label(p.dosage).classes("text-slate-600 ml-6")
+                            with ui.row().classes("gap-2 items-start no-wrap text-sm"):
+                                ui.icon("medication", color="secondary").classes("mt-0.5")
+                                with ui.column().classes("gap-0"):
+                                    ui.label(p.drug)
+                                    if p.dosage:
+                                        ui.label(p.dosage).classes("text-slate-600")
             pages = max(1, -(-result.total // PAGE_SIZE))
             if pages > 1:
                 with ui.row().classes("items-center gap-2"):
