@@ -39,10 +39,10 @@ class AppointmentRow:
                 with ui.column().classes("gap-0 shrink-0"):
                     self.time = ui.label().classes("text-base sm:text-lg font-semibold tabular-nums whitespace-nowrap")
                     self.day = ui.label().classes("text-xs text-slate-500 whitespace-nowrap")
+                    self.badge = ui.badge().classes("self-start mt-1")
                 with ui.column().classes("gap-0 grow min-w-0"):
-                    self.who = ui.label().classes("font-medium")
-                    self.detail = ui.label().classes("text-sm text-slate-600")
-                self.badge = ui.badge()
+                    self.who = ui.label().classes("font-medium break-words")
+                    self.detail = ui.label().classes("text-sm text-slate-600 break-words")
                 self.cancel_button = ui.button(icon="event_busy", on_click=self._cancel).props(
                     "flat round color=negative aria-label=Cancel"
                 )

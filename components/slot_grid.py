@@ -31,7 +31,9 @@ class SlotGrid:
     ) -> None:
         self.ctx, self.doctor_id, self.first_day, self.days, self.on_pick = ctx, doctor_id, first_day, days, on_pick
         self.buttons: dict[datetime, ui.button] = {}
+        self.tooltips: dict[datetime, ui.tooltip] = {}
         self.slots: dict[datetime, Slot] = {}
+        self.day_counts: dict[date, ui.label] = {}
         self.container = ui.column().classes("w-full gap-3")
         ctx.live.subscribe(f"doctor:{doctor_id}", self._on_event)
 
@@ -39,7 +41,9 @@ class SlotGrid:
         """(Re)read the grid from the database; also used after a reconnect."""
         rows = await io(self.ctx.services.slots, self.doctor_id, self.first_day, self.days)
         self.buttons.clear()
+        self.tooltips.clear()
         self.slots.clear()
+        self.day_counts.clear()
         self.container.clear()
         tz = self.ctx.tz
         by_day: dict[date, list[tuple[Slot, bool]]] = {}
@@ -50,28 +54,43 @@ class SlotGrid:
                 ui.label("No bookable times in this period.").classes("text-slate-500")
             for day, day_slots in by_day.items():
                 with ui.card().classes("w-full p-3 gap-2"):
-                    free_count = sum(1 for _, free in day_slots if free)
                     with ui.row().classes("items-baseline gap-2"):
                         ui.label(day.strftime("%A %d %B")).classes("font-medium")
-                        ui.label(f"{free_count} free").classes("text-sm text-slate-500")
+                        self.day_counts[day] = ui.label().classes("text-sm text-slate-500")
                     with ui.row().classes("gap-2"):
                         for slot, free in day_slots:
                             self.slots[slot.start] = slot
                             button = ui.button(fmt_time(slot.start, tz), on_click=lambda s=slot: self._pick(s))
                             button.mark(slot_marker(slot.start)).props("no-caps unelevated").classes("min-w-[4.5rem]")
+                            with button:
+                                self.tooltips[slot.start] = ui.tooltip()
                             self.buttons[slot.start] = button
                             self._paint(slot.start, free)
+        self._count()
 
     def _paint(self, start: datetime, free: bool) -> None:
         button = self.buttons.get(start)
         if button is None:
             return
         button.enabled = free
-        button.props(f"color={'primary' if free else 'grey-5'} {'outline' if free else ''}")
-        if not free:
-            button.props(remove="outline")
-        button.tooltip("Free" if free else "Taken")
+        if free:
+            button.props("color=primary outline", remove="text-color")
+            button.classes(remove="line-through")
+        else:  # readable, clearly not clickable: dark text on light grey, struck through
+            button.props("color=grey-4 text-color=grey-9", remove="outline")
+            button.classes("line-through")
+        self.tooltips[start].text = "Free" if free else "Taken"
         button.props(f'aria-label="{fmt_time(start, self.ctx.tz)} {"free" if free else "taken"}"')
+
+    def _count(self) -> None:
+        counts: dict[date, int] = dict.fromkeys(self.day_counts, 0)
+        for start, button in self.buttons.items():
+            if button.enabled:
+                day = start.astimezone(self.ctx.tz).date()
+                counts[day] = counts.get(day, 0) + 1
+        for day, label in self.day_counts.items():
+            n = counts.get(day, 0)
+            label.text = f"{n} free" if n else "fully booked"
 
     def is_free(self, start: datetime) -> bool:
         button = self.buttons.get(start)
@@ -83,6 +102,7 @@ class SlotGrid:
 
     def mark(self, start: datetime, free: bool) -> None:
         self._paint(start, free)
+        self._count()
 
     async def _on_event(self, event: ev.DomainEvent) -> None:
         if isinstance(event, ev.SlotBooked):
@@ -96,3 +116,4 @@ class SlotGrid:
         for slot_start, slot in self.slots.items():
             if slot_start < end and start < slot.end:
                 self._paint(slot_start, free)
+        self._count()

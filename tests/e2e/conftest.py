@@ -1,5 +1,9 @@
 """Real-browser fixtures: the whole app in a subprocess (migrated, seeded, on a free port) and one Chromium.
 
+Module-scoped, not session-scoped: sync Playwright leaves its event loop marked as running in this thread while
+it is open, which breaks every later pytest-asyncio test (tests/ui) with "Cannot run the event loop while
+another loop is running". Closing it when the journeys module is done avoids that.
+
 Skipped with a reason when Chromium or the `playwright` package is missing; with HEALTHSYNC_REQUIRE_BROWSER=1
 (CI) that is an error instead.
 """
@@ -40,13 +44,13 @@ def e2e_ready() -> None:
     pytest.skip(f"real-browser tests skipped: {problem}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_server(e2e_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     with running_app(tmp_path_factory.mktemp("e2e-app")) as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(e2e_ready: None) -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
@@ -56,16 +60,14 @@ def browser(e2e_ready: None) -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def signed_in_states() -> dict[str, Any]:
     """Cookies of one signed-in context per user, so that only the first sign-in pays for argon2."""
     return {}
 
 
 @pytest.fixture
-def open_context(
-    browser: Browser, app_server: AppServer, signed_in_states: dict[str, Any]
-) -> Iterator[ContextFactory]:
+def open_context(browser: Browser, app_server: AppServer, signed_in_states: dict[str, Any]) -> Iterator[ContextFactory]:
     """`open_context(width, height, user=…)`: a fresh browser context, optionally already signed in."""
     made: list[BrowserContext] = []
 
@@ -85,7 +87,7 @@ def open_context(
         context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def okafor_id(app_server: AppServer) -> int:
     path = app_server.database_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as db:

@@ -42,7 +42,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-
 @dataclass(frozen=True)
 class Login:
     email: str
@@ -99,7 +98,8 @@ class AppServer:
 
 
 def _app_env(workdir: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEALTHSYNC_", "NICEGUI_"))}
+    # PYTEST_CURRENT_TEST would make NiceGUI's ui.run believe it is inside its own test harness
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEALTHSYNC_", "NICEGUI_", "PYTEST_"))}
     env.update(
         {
             "HEALTHSYNC_DATABASE_URL": f"sqlite:///{workdir / 'e2e.db'}",

@@ -74,8 +74,18 @@ async def test_other_patients_grid_changes_without_reload(user: User, create_use
     await watcher.open(f"/patient/doctors/{doc}")
     await login(user, *PATIENT_LOGIN)
     await user.open(f"/patient/doctors/{doc}")
+    counts_before = free_counts(watcher)
     marker = await book_first_free(user)
     await eventually(lambda: not slot_buttons(watcher)[marker].enabled)
+    # the day's "N free" heading follows too: exactly one day lost exactly one free slot
+    after = free_counts(watcher)
+    changed = [(counts_before[i], after[i]) for i in range(len(after)) if after[i] != counts_before[i]]
+    assert len(changed) == 1
+    assert int(changed[0][0].split()[0]) - 1 == int(changed[0][1].split()[0])
+
+
+def free_counts(user: User) -> list[str]:
+    return [e.text for e in user.find(kind=ui.label).elements if e.text.endswith(" free") or e.text == "fully booked"]
 
 
 async def test_doctor_day_view_shows_booking_live(user: User, create_user, queries) -> None:
