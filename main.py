@@ -23,7 +23,7 @@ def build(settings: Settings):  # type: ignore[no-untyped-def]
     from data.db import make_engine, ping
     from data.queries import Queries
     from data.relay import start_relay
-    from data.security import Argon2Hasher
+    from data.security import Argon2Hasher, OneTimeTokens
     from data.uow import SqlUnitOfWorkFactory
     from domain.bus import MessageBus
     from domain.services import Services, SystemClock
@@ -35,7 +35,13 @@ def build(settings: Settings):  # type: ignore[no-untyped-def]
     live = LiveBridge()
     bus.subscribe(live.publish)
     services = Services(SqlUnitOfWorkFactory(engine, bus), Argon2Hasher(), SystemClock(settings.tz), settings.tz)
-    ctx = AppContext(settings=settings, services=services, queries=Queries(engine), live=live)
+    ctx = AppContext(
+        settings=settings,
+        services=services,
+        queries=Queries(engine),
+        live=live,
+        login_tokens=OneTimeTokens(settings.storage_secret, "sign-in", max_age=60),
+    )
     for module in (auth, patient, doctor, admin):
         module.register(ctx)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -9,7 +10,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi.responses import RedirectResponse
-from nicegui import app, ui
+from nicegui import Client, app, ui
 
 from components.io import io
 from domain.errors import NotAllowed
@@ -48,6 +49,29 @@ def fmt_when(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%a %d %b %Y, %H:%M")
 
 
+_open_pages: dict[str, weakref.WeakSet[Client]] = {}
+
+
+def _session_id() -> str | None:
+    request = ui.context.client.request
+    return request.session.get("id") if request is not None and "session" in request.scope else None
+
+
+def _register_open_page() -> None:
+    session_id = _session_id()
+    if session_id:
+        _open_pages.setdefault(session_id, weakref.WeakSet()).add(ui.context.client)
+
+
+def close_open_pages(session_id: str | None) -> None:
+    """Sign-out ends the session everywhere: every open page of this browser session goes to /login,
+    so a forgotten tab cannot keep booking or cancelling."""
+    for client in list(_open_pages.pop(session_id or "", ())):
+        if not client.is_deleted:
+            with client:
+                ui.navigate.to("/login")
+
+
 async def guard(ctx: AppContext, path: str, *roles: Role) -> Actor | RedirectResponse | None:
     """Who is the user? Anonymous -> redirect to /login; wrong role -> a 'not allowed' page (returns None)."""
     account_id = app.storage.user.get("account_id")
@@ -58,6 +82,7 @@ async def guard(ctx: AppContext, path: str, *roles: Role) -> Actor | RedirectRes
     except NotAllowed:
         app.storage.user.clear()
         return RedirectResponse("/login", status_code=303)
+    _register_open_page()
     if actor.role not in roles:
         with frame(ctx, actor, "Not allowed"):
             with ui.card().classes("w-full max-w-xl mx-auto items-center text-center gap-3 p-8"):

@@ -52,5 +52,5 @@ def is_postgres(engine: Engine) -> bool:
 
 
 def ping(engine: Engine) -> None:
-    with engine.connect() as conn:
+    with engine.execution_options(readonly=True).connect() as conn:
         conn.execute(sa.text("SELECT 1"))

@@ -350,6 +350,9 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: Engine, bus: MessageBus | None = None) -> None:
         self.engine = engine
         self.bus = bus
+        self._readonly_engine = engine.execution_options(readonly=True)
 
-    def __call__(self) -> UnitOfWork:
+    def __call__(self, readonly: bool = False) -> UnitOfWork:
+        if readonly:
+            return SqlUnitOfWork(self._readonly_engine, None)
         return SqlUnitOfWork(self.engine, self.bus)

@@ -69,7 +69,9 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, readonly: bool = False) -> UnitOfWork:
+        """readonly=True: for reads only; on SQLite it runs beside writers instead of queueing behind them."""
+        ...
 
 
 class PasswordHasher(Protocol):

@@ -26,7 +26,7 @@ from domain.model import (
     parse_birth_date,
     require_text,
 )
-from domain.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from domain.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
 from domain.schedule import check_no_overlap, check_slot_minutes, generate_slots
 
 BOOKING_HORIZON_DAYS = 28
@@ -61,7 +61,7 @@ class Services:
     # ---- accounts -------------------------------------------------------------------------
     def actor_for(self, account_id: int) -> Actor:
         """The actor behind a session; raises NotAllowed when the account may no longer act."""
-        with self.uow() as uow:
+        with self.uow(readonly=True) as uow:
             account = uow.accounts.get(account_id)
             if account is None or not account.can_log_in():
                 raise NotAllowed("Your account is not active. Please sign in again.")
@@ -75,13 +75,20 @@ class Services:
                 doctor_id=doctor.id if doctor else None,
             )
 
+    @staticmethod
+    def _still_active(uow: UnitOfWork, actor: Actor) -> None:
+        """Every command re-checks the account: a page opened before a deactivation cannot act after it."""
+        account = uow.accounts.get(actor.account_id)
+        if account is None or not account.can_log_in() or account.role != actor.role:
+            raise NotAllowed("Your account is not active any more. Please sign in again.")
+
     def authenticate(self, email: str, password: str) -> Account:
         wrong = ValidationError("Email or password is wrong.")
         try:
             email = normalise_email(email)
         except ValidationError:
             raise wrong from None
-        with self.uow() as uow:
+        with self.uow(readonly=True) as uow:
             account = uow.accounts.by_email(email)
         if account is None or not account.password_hash:
             # spend the same time as a real check, so timing does not reveal which emails exist
@@ -120,6 +127,7 @@ class Services:
         name = require_text(name, "Department name", 100)
         description = (description or "").strip()[:1000]
         with self.uow() as uow:
+            self._still_active(uow, actor)
             same = uow.departments.by_name(name)
             if same is not None and same.id != department_id:
                 raise Conflict(f"A department called “{name}” already exists.")
@@ -148,6 +156,7 @@ class Services:
         check_password(password)
         hashed = self.hasher.hash(password)
         with self.uow() as uow:
+            self._still_active(uow, actor)
             if uow.departments.get(department_id) is None:
                 raise NotFound("This department no longer exists.")
             if uow.accounts.by_email(email) is not None:
@@ -175,6 +184,7 @@ class Services:
         if department_id is None:
             raise ValidationError("Please choose a department.")
         with self.uow() as uow:
+            self._still_active(uow, actor)
             doctor = uow.doctors.get(doctor_id)
             if doctor is None:
                 raise NotFound("This doctor no longer exists.")
@@ -193,6 +203,7 @@ class Services:
         check_slot_minutes(slot_minutes)
         ordered = check_no_overlap(hours)
         with self.uow() as uow:
+            self._still_active(uow, actor)
             doctor = uow.doctors.get(doctor_id)
             if doctor is None:
                 raise NotFound("This doctor no longer exists.")
@@ -207,7 +218,7 @@ class Services:
         """The doctor's grid for the given local days, each slot with `free`.
         Past slots and slots beyond the booking horizon are not offered."""
         now = self.clock.now()
-        with self.uow() as uow:
+        with self.uow(readonly=True) as uow:
             doctor = uow.doctors.get(doctor_id)
             if doctor is None or doctor.id is None:
                 raise NotFound("This doctor does not exist.")
@@ -238,6 +249,7 @@ class Services:
             raise ValidationError(f"Appointments can be booked at most {BOOKING_HORIZON_DAYS} days ahead.")
         local_day = start.astimezone(self.tz).date()
         with self.uow() as uow:
+            self._still_active(uow, actor)
             doctor = uow.doctors.get(doctor_id)
             if doctor is None or doctor.id is None:
                 raise NotFound("This doctor does not exist.")
@@ -271,6 +283,7 @@ class Services:
     def cancel(self, actor: Actor, appointment_id: int, reason: str = "") -> Appointment:
         actor.require(Role.PATIENT, Role.DOCTOR, Role.ADMIN)
         with self.uow() as uow:
+            self._still_active(uow, actor)
             appointment = uow.appointments.get(appointment_id)
             if appointment is None or (actor.role == Role.PATIENT and appointment.patient_id != actor.patient_id):
                 raise NotFound("This appointment does not exist.")

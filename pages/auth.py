@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+from urllib.parse import urlencode
+
+from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
-from components.frame import HOME, frame, notify_error
+from components.frame import HOME, close_open_pages, frame, notify_error
 from components.io import io
 from domain.errors import DomainError
 from pages.context import AppContext
 
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/_.\-]*(\?[A-Za-z0-9_.\-=&%]*)?", re.ASCII)
+
 
 def _safe_next(target: str | None) -> str | None:
-    # only local paths: never an open redirect to another site
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only a plain local path (letters, digits, / _ . - and a simple query): never another site.
+    Browsers drop tabs and newlines from URLs, so '/\t/evil' would become '//evil': such input is refused."""
+    if target and _LOCAL_PATH.fullmatch(target):
         return target
     return None
 
@@ -49,9 +57,8 @@ def register(ctx: AppContext) -> None:
                 return
             finally:
                 button.props(remove="loading")
-            app.storage.user.clear()
-            app.storage.user["account_id"] = account.id  # the session holds the account id only
-            ui.navigate.to(target or HOME[account.role])
+            assert account.id is not None
+            ui.navigate.to(finish_url(account.id, target or HOME[account.role]))
 
         with frame(ctx, None, "Sign in"), ui.card().classes("w-full max-w-md mx-auto p-6 gap-3"):
             ui.label("Welcome to HealthSync").classes("text-lg font-medium")
@@ -68,9 +75,34 @@ def register(ctx: AppContext) -> None:
         return None
 
     @ui.page("/logout")
-    def logout() -> RedirectResponse:
+    def logout(request: Request) -> RedirectResponse:
         app.storage.user.clear()
+        close_open_pages(request.session.get("id"))
+        request.session["id"] = str(uuid.uuid4())  # a fresh, empty session from here on
         return RedirectResponse("/login", status_code=303)
+
+    def finish_url(account_id: int, target: str) -> str:
+        token = ctx.login_tokens.issue(account_id)
+        return f"/auth/session?{urlencode({'token': token, 'next': target})}"
+
+    # Sign-in ends over plain HTTP so the session id can be rotated: whoever knew (or planted) the
+    # anonymous session id gains nothing. Step 1 rotates the id; step 2 runs under the new id and stores
+    # the account id there. The token is signed, expires in a minute and works once.
+    @app.get("/auth/session", include_in_schema=False)
+    def auth_session(request: Request, token: str = "", next: str = "/") -> RedirectResponse:  # noqa: A002
+        if ctx.login_tokens.peek(token) is None:
+            return RedirectResponse("/login", status_code=303)
+        request.session["id"] = str(uuid.uuid4())
+        return RedirectResponse(f"/auth/complete?{urlencode({'token': token, 'next': next})}", status_code=303)
+
+    @ui.page("/auth/complete")
+    def auth_complete(token: str = "", next: str = "/") -> RedirectResponse:  # noqa: A002
+        account_id = ctx.login_tokens.spend(token)
+        if account_id is None:
+            return RedirectResponse("/login", status_code=303)
+        app.storage.user.clear()
+        app.storage.user["account_id"] = account_id  # the session holds the account id only
+        return RedirectResponse(_safe_next(next) or "/", status_code=303)
 
     @ui.page("/register")
     def register_page() -> None:
@@ -84,10 +116,9 @@ def register(ctx: AppContext) -> None:
             except DomainError as error:
                 notify_error(error.message)
                 return
-            app.storage.user.clear()
-            app.storage.user["account_id"] = account.id  # the session holds the account id only
+            assert account.id is not None
             ui.notify("Welcome! Your account is ready.", type="positive")
-            ui.navigate.to("/patient/doctors")
+            ui.navigate.to(finish_url(account.id, "/patient/doctors"))
 
         with frame(ctx, None, "Create a patient account"):
             with ui.card().classes("w-full max-w-md mx-auto p-6 gap-2"):

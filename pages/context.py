@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from components.live import LiveBridge
 from data.queries import Queries
+from data.security import OneTimeTokens
 from data.settings import Settings
 from domain.services import Services
 
@@ -17,6 +18,7 @@ class AppContext:
     services: Services
     queries: Queries
     live: LiveBridge
+    login_tokens: OneTimeTokens
 
     @property
     def tz(self) -> ZoneInfo:

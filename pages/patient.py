@@ -154,11 +154,18 @@ def register(ctx: AppContext) -> None:
                     ui.button("Book", on_click=lambda: dialog.submit(True)).props('data-testid="confirm-book"')
 
             async def pick(slot: Slot) -> None:
+                if dialog.value or "slot" in chosen:
+                    return  # a second tap while one booking is being confirmed: the dialog shows the first
                 chosen["slot"] = slot
-                when.text = f"{doctor.name}, {fmt_when(slot.start, ctx.tz)}"
-                reason.value = ""
-                if not await dialog:
-                    return
+                try:
+                    when.text = f"{doctor.name}, {fmt_when(slot.start, ctx.tz)}"
+                    reason.value = ""
+                    if await dialog:
+                        await book(chosen["slot"])
+                finally:
+                    chosen.pop("slot", None)
+
+            async def book(slot: Slot) -> None:
                 try:
                     await io(ctx.services.book, actor, doctor.id, slot.start, reason.value or "")
                 except SlotTaken as error:

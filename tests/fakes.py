@@ -282,7 +282,7 @@ class FakeUnitOfWorkFactory:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
 
-    def __call__(self) -> ports.UnitOfWork:
+    def __call__(self, readonly: bool = False) -> ports.UnitOfWork:
         return FakeUnitOfWork(self.store)
 
 

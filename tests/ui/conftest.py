@@ -51,15 +51,18 @@ async def login(user: User, email: str, password: str) -> None:
     user.find("Email").type(email)
     user.find("Password").type(password)
     user.find(kind=ui.button, content="Sign in").click()
-    # argon2 verification runs in a worker thread: wait until the sign-in form is gone or refused
+    # argon2 verification runs in a worker thread, then sign-in finishes over /auth/session and
+    # /auth/complete: wait until the portal page is open (or the sign-in was refused)
     for _ in range(300):
         if user.notify.messages:
             return
         try:
-            user.find("Welcome to HealthSync")
+            user.find("Sign out")  # only portal pages have it
+            return
         except AssertionError:
-            return  # the form is gone: signed in
+            pass
         await asyncio.sleep(0.05)
+    raise AssertionError(f"sign-in of {email} did not finish: {user.back_history} {user.notify.messages}")
 
 
 ADMIN_LOGIN = ADMIN

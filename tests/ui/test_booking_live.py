@@ -38,7 +38,9 @@ async def dialog_open(user: User) -> None:
 
 
 async def notified(user: User, text: str) -> None:
-    await eventually(lambda: any(text in m for m in user.notify.messages), seconds=10)
+    await eventually(
+        lambda: any(text in m for m in user.notify.messages), seconds=10, why=lambda: str(user.notify.messages)
+    )
 
 
 async def book_first_free(user: User) -> str:
@@ -110,6 +112,7 @@ async def test_doctor_day_view_shows_booking_live(user: User, create_user, queri
     user.find(marker=marker).click()
     await dialog_open(user)
     user.find(kind=ui.button, content="Book").click()
+    await notified(user, "Booked:")
 
     def new_card() -> bool:
         now = {m for e in doctor.find(kind=ui.card).elements for m in e._markers if m.startswith("appointment-")}
@@ -135,8 +138,15 @@ async def test_loser_of_a_race_is_told_the_slot_was_just_taken(user: User, creat
     await dialog_open(user)
     user.find(kind=ui.button, content="Book").click()
     await notified(user, "Booked:")
+    # the simulated users share one patched ui.notify/ui.navigate: let the winner's page change finish first
+    await user.should_see("Upcoming", retries=50)
     other.find(kind=ui.button, content="Book").click()
-    await notified(other, "This slot was just taken")
+    await eventually(
+        lambda: any("This slot was just taken" in m for m in other.notify.messages),
+        why=lambda: (
+            f"{other.back_history} {user.back_history} {[d.value for d in other.find(kind=ui.dialog).elements]}"
+        ),
+    )
     assert not slot_buttons(other)[marker].enabled
 
 
