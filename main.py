@@ -11,13 +11,15 @@ import asyncio
 import os
 import sys
 
+from pydantic import ValidationError
+
 from data.settings import Settings
 
 
 def build(settings: Settings):  # type: ignore[no-untyped-def]
     """Wire engine, bus, services, live bridge and pages. Returns the AppContext."""
     from fastapi.responses import JSONResponse
-    from nicegui import app
+    from nicegui import app, ui
 
     from components.live import LiveBridge
     from data.db import make_engine, ping
@@ -63,6 +65,20 @@ def build(settings: Settings):  # type: ignore[no-untyped-def]
             live.relays.append(relay.notify)
             app.on_shutdown(relay.stop)
 
+    def on_exception(error: Exception) -> None:
+        # Anything not turned into a domain error: logged by NiceGUI; the user gets a clear message.
+        try:
+            client = ui.context.client
+        except RuntimeError:
+            return
+        with client:
+            ui.notify(
+                "Sorry, that did not work and nothing was changed. Please try again in a moment.",
+                type="negative",
+                position="top",
+            )
+
+    app.on_exception(on_exception)
     app.on_startup(on_startup)
     app.on_shutdown(engine.dispose)
     return ctx
@@ -82,7 +98,7 @@ def serve(settings: Settings) -> None:
         session_middleware_kwargs={"https_only": settings.secure_cookies, "same_site": "lax"},
         reload=False,
         show=False,
-        show_welcome_message=False,
+        show_welcome_message=True,
     )
 
 
@@ -102,8 +118,17 @@ def cli(argv: list[str]) -> int:
 
     try:
         settings = Settings()
-    except Exception as error:  # pydantic's ValidationError: say why, no traceback
-        print(f"HealthSync cannot start: {error}", file=sys.stderr)
+    except ValidationError as error:  # say why without echoing values: they may hold passwords
+        for problem in error.errors():
+            where = ".".join(str(part) for part in problem["loc"]) or "settings"
+            print(f"HealthSync cannot start: {where}: {problem['msg']}", file=sys.stderr)
+        return 2
+    try:
+        from sqlalchemy.engine import make_url
+
+        make_url(settings.database_url)
+    except Exception:
+        print("HealthSync cannot start: HEALTHSYNC_DATABASE_URL is not a valid database URL.", file=sys.stderr)
         return 2
 
     from data.migrate import upgrade

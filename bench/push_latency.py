@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -167,7 +168,7 @@ def run(bookings: int, timeout_s: float) -> int:
                             print(f"  booking {i + 1}: {series.name}: already true before the click (skipped)")
                             continue
                         series.add(clicked, seen)
-                    booker.wait_for_url("**/patient")
+                    booker.wait_for_url(re.compile(r".*/patient(\?booked=\d+)?$"))
             finally:
                 browser.close()
 

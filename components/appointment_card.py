@@ -59,7 +59,7 @@ class AppointmentRow:
             self.detail.text = dto.reason or "No reason given"
         else:
             self.who.text = dto.doctor
-            self.detail.text = " · ".join(x for x in (dto.department, dto.reason) if x)
+            self.detail.text = " · ".join(x for x in (dto.department, dto.reason) if x) or " "
         self.badge.text = dto.status
         self.badge.props(f"color={STATUS_COLORS.get(dto.status, 'grey')}")
         self.card.classes(remove="opacity-60")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -121,7 +121,9 @@ def frame(ctx: AppContext, actor: Actor | None, title: str) -> Iterator[ui.colum
                         "flat no-caps color=white"
                     )
             ui.space()
-            ui.label(actor.role.value.capitalize()).classes("gt-xs text-sm opacity-80")
+            with ui.column().classes("gt-xs gap-0 items-end leading-tight"):
+                ui.label(actor.name).classes("text-sm font-medium max-w-[14rem] truncate")
+                ui.label(actor.role.value.capitalize()).classes("text-xs opacity-80")
             ui.button("Sign out", icon="logout", on_click=lambda: ui.navigate.to("/logout")).props(
                 "flat no-caps color=white"
             ).classes("gt-sm")
@@ -130,9 +132,17 @@ def frame(ctx: AppContext, actor: Actor | None, title: str) -> Iterator[ui.colum
         yield body
 
 
-def notify_error(message: str) -> None:
-    ui.notify(message, type="negative", position="top", multi_line=True)
+def notify_error(message: str, client: Client | None = None) -> None:
+    """`client`: the page, captured before awaiting, for handlers whose element a live refresh may delete."""
+    with client or nullcontext():
+        ui.notify(message, type="negative", position="top", multi_line=True)
 
 
-def notify_ok(message: str) -> None:
-    ui.notify(message, type="positive", position="top")
+def notify_ok(message: str, client: Client | None = None) -> None:
+    with client or nullcontext():
+        ui.notify(message, type="positive", position="top")
+
+
+def parse_id(raw: str) -> int | None:
+    """A database id from a URL: a positive integer that fits the column, else None (-> 'not found')."""
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**63 else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nicegui import Event
@@ -46,6 +46,30 @@ def on_reconnect(callback: Callable[[], Any]) -> None:
         seen["connected"] = True
 
     ui.context.client.on_connect(handler)
+
+
+def coalesced(refresh: Callable[[], Any]) -> Callable[[], Awaitable[None]]:
+    """Run an async refresh one at a time; calls arriving meanwhile fold into one more run.
+    (Two overlapping rebuilds of one refreshable would interleave and draw its rows twice.)"""
+    state = {"running": False, "again": False}
+
+    async def run() -> None:
+        if state["running"]:
+            state["again"] = True
+            return
+        state["running"] = True
+        try:
+            while True:
+                state["again"] = False
+                result = refresh()
+                if asyncio.iscoroutine(result) or isinstance(result, Awaitable):
+                    await result
+                if not state["again"]:
+                    break
+        finally:
+            state["running"] = False
+
+    return run
 
 
 class LiveBridge:

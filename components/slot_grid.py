@@ -108,9 +108,15 @@ class SlotGrid:
         if isinstance(event, ev.SlotBooked):
             self._mark_range(event.start, event.end, free=False)
         elif isinstance(event, ev.AppointmentCancelled):
-            self._mark_range(event.start, event.end, free=True)
+            # another appointment may still cover the slot (e.g. after a slot-length change): ask, don't guess
+            await self._reread_day(event.start.astimezone(self.ctx.tz).date())
         elif isinstance(event, ev.AvailabilityChanged):
             await self.load()
+
+    async def _reread_day(self, day: date) -> None:
+        for slot, free in await io(self.ctx.services.slots, self.doctor_id, day, 1):
+            self._paint(slot.start, free)
+        self._count()
 
     def _mark_range(self, start: datetime, end: datetime, free: bool) -> None:
         for slot_start, slot in self.slots.items():

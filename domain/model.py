@@ -46,6 +46,10 @@ ACTIVE_STATUSES: frozenset[AppointmentStatus] = frozenset(
     }
 )
 
+ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DOTTED_DATE_RE = re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}")
+TIME_RE = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
 
@@ -59,7 +63,7 @@ def normalise_email(raw: str) -> str:
 
 def require_text(raw: str | None, what: str, max_len: int = 200) -> str:
     text = (raw or "").strip()
-    if not text:
+    if not any(ch.isalnum() for ch in text):  # also refuses invisible-only input like a zero-width space
         raise ValidationError(f"{what} is required.")
     if len(text) > max_len:
         raise ValidationError(f"{what} is too long (at most {max_len} characters).")
@@ -84,6 +88,7 @@ class Actor:
     role: Role
     patient_id: int | None = None
     doctor_id: int | None = None
+    name: str = ""
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
@@ -190,14 +195,27 @@ class Appointment:
         self.cancel_reason = reason.strip()[:500]
 
 
+def parse_clock_time(raw: str | None, what: str) -> time:
+    """'08:30' -> 08:30. Only hours and minutes, 24-hour clock."""
+    match = TIME_RE.fullmatch((raw or "").strip())
+    if match is None:
+        raise ValidationError(f"{what} must be a time like 08:30 (24-hour clock).")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
 def parse_birth_date(raw: str | None, today: date) -> date:
     text = (raw or "").strip()
     if not text:
         raise ValidationError("Date of birth is required.")
-    try:
-        born = date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError("Date of birth must be a date like 1980-04-23.") from None
+    born = None
+    for pattern, fmt in ((ISO_DATE_RE, "%Y-%m-%d"), (DOTTED_DATE_RE, "%d.%m.%Y")):
+        if pattern.fullmatch(text):
+            try:
+                born = datetime.strptime(text, fmt).date()
+            except ValueError:
+                raise ValidationError("Date of birth is not a real date (check day and month).") from None
+    if born is None:
+        raise ValidationError("Date of birth must be a date like 1980-04-23 or 23.04.1980.")
     if born > today:
         raise ValidationError("Date of birth cannot be in the future.")
     if born < today - timedelta(days=130 * 366):

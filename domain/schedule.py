@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.errors import ValidationError
-from domain.model import Slot, WorkingHours
+from domain.model import WEEKDAY_NAMES, Slot, WorkingHours
 
 ALLOWED_SLOT_MINUTES = (10, 15, 20, 30, 45, 60)
 
@@ -23,7 +23,10 @@ def check_no_overlap(hours: Iterable[WorkingHours]) -> list[WorkingHours]:
     ordered = sorted(hours, key=lambda h: (h.weekday, h.start))
     for before, after in zip(ordered, ordered[1:], strict=False):
         if before.weekday == after.weekday and after.start < before.end:
-            raise ValidationError("Two working ranges on the same day overlap.")
+            raise ValidationError(
+                f"On {WEEKDAY_NAMES[after.weekday]}, {after.start:%H:%M}–{after.end:%H:%M} overlaps "
+                f"{before.start:%H:%M}–{before.end:%H:%M}."
+            )
     return ordered
 
 
@@ -52,7 +55,9 @@ def generate_slots(
                 if _exists(local, tz):
                     start = local.astimezone(UTC)
                     end = start + step  # a slot lasts slot_minutes, also in the repeated autumn hour
-                    slots.append(Slot(doctor_id, start, end))
+                    # across a spring-forward gap a slot can run into the next one: offer only the first
+                    if not slots or slots[-1].end <= start:
+                        slots.append(Slot(doctor_id, start, end))
                 cursor += step
     return slots
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ from domain.model import (
 )
 from domain.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
 from domain.schedule import check_no_overlap, check_slot_minutes, generate_slots
+from domain.throttle import LoginThrottle
 
 BOOKING_HORIZON_DAYS = 28
 
@@ -57,6 +58,7 @@ class Services:
     hasher: PasswordHasher
     clock: Clock
     tz: ZoneInfo
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
     # ---- accounts -------------------------------------------------------------------------
     def actor_for(self, account_id: int) -> Actor:
@@ -73,6 +75,7 @@ class Services:
                 role=account.role,
                 patient_id=patient.id if patient else None,
                 doctor_id=doctor.id if doctor else None,
+                name=account.display_name,
             )
 
     @staticmethod
@@ -88,18 +91,20 @@ class Services:
             email = normalise_email(email)
         except ValidationError:
             raise wrong from None
+        self.throttle.check(email, self.clock.now())
         with self.uow(readonly=True) as uow:
             account = uow.accounts.by_email(email)
         if account is None or not account.password_hash:
-            # spend the same time as a real check, so timing does not reveal which emails exist
+            # spend the same time as a real check, and say the same: which emails exist stays private
             self.hasher.verify(password or "", _DUMMY_HASH.get(self.hasher))
-            if account is not None and account.status == AccountStatus.INVITED:
-                raise ValidationError("This account has not been activated yet. Ask the hospital for an invite.")
+            self.throttle.failed(email, self.clock.now())
             raise wrong
         if not self.hasher.verify(password or "", account.password_hash):
+            self.throttle.failed(email, self.clock.now())
             raise wrong
         if account.status == AccountStatus.DEACTIVATED:
             raise NotAllowed("This account has been deactivated. Please contact the hospital.")
+        self.throttle.succeeded(email)
         return account
 
     def register_patient(self, name: str, email: str, password: str, birth_date: str) -> Patient:

@@ -7,7 +7,7 @@ from nicegui import ui
 
 from components.frame import frame, guard, notify_error, notify_ok
 from components.io import io
-from components.live import on_reconnect
+from components.live import coalesced, on_reconnect
 from data.queries import DepartmentDTO, DoctorDTO
 from domain.errors import DomainError
 from domain.model import Actor, Role
@@ -55,7 +55,8 @@ def register(ctx: AppContext) -> None:
             return actor
 
         async def edit(dept: DepartmentDTO | None) -> None:
-            with ui.dialog() as dialog, ui.card().classes("p-5 gap-3 w-full max-w-md"):
+            client = ui.context.client  # the list that opened this may be redrawn live meanwhile
+            with client.content, ui.dialog() as dialog, ui.card().classes("p-5 gap-3 w-full max-w-md"):
                 ui.label("New department" if dept is None else "Edit department").classes("text-lg font-medium")
                 name = ui.input("Name", value=dept.name if dept else "").props("maxlength=100").classes("w-full")
                 description = ui.textarea("Description", value=dept.description if dept else "").classes("w-full")
@@ -78,9 +79,10 @@ def register(ctx: AppContext) -> None:
                     ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat")
                     ui.button("Save", on_click=save)
             if await dialog:
-                notify_ok("Department saved.")
-                await listing.refresh()
-            dialog.delete()
+                notify_ok("Department saved.", client)
+                await redraw()
+            if not dialog.is_deleted:
+                dialog.delete()
 
         @ui.refreshable
         async def listing() -> None:
@@ -93,13 +95,16 @@ def register(ctx: AppContext) -> None:
                         with ui.column().classes("gap-0 grow"):
                             ui.label(dept.name).classes("font-medium")
                             ui.label(dept.description or "—").classes("text-sm text-slate-600")
-                        ui.badge(f"{dept.doctors} doctors", color="secondary").props("outline")
+                        ui.badge(f"{dept.doctors} doctor{'' if dept.doctors == 1 else 's'}", color="secondary").props(
+                            "outline"
+                        )
                         ui.button(icon="edit", on_click=lambda d=dept: edit(d)).props("flat round aria-label=Edit")
 
         with frame(ctx, actor, "Departments"):
             ui.button("New department", icon="add", on_click=lambda: edit(None)).props("unelevated")
             await listing()
-        ctx.live.subscribe("directory", listing.refresh)
+        redraw = coalesced(listing.refresh)
+        ctx.live.subscribe("directory", lambda _event: redraw())
         return None
 
     @ui.page("/admin/doctors")
@@ -110,11 +115,12 @@ def register(ctx: AppContext) -> None:
         state = {"limit": PAGE_SIZE}
 
         async def edit(doc: DoctorDTO | None) -> None:
+            client = ui.context.client
             depts = await io(ctx.queries.departments)
             if not depts:
-                notify_error("Create a department first.")
+                notify_error("Create a department first.", client)
                 return
-            with ui.dialog() as dialog, ui.card().classes("p-5 gap-2 w-full max-w-md"):
+            with client.content, ui.dialog() as dialog, ui.card().classes("p-5 gap-2 w-full max-w-md"):
                 ui.label("Onboard a doctor" if doc is None else "Edit doctor").classes("text-lg font-medium")
                 name = ui.input("Full name", value=doc.name if doc else "").classes("w-full")
                 email = ui.input("Email", value=(doc.email or "") if doc else "").props("type=email").classes("w-full")
@@ -149,9 +155,10 @@ def register(ctx: AppContext) -> None:
                     ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat")
                     ui.button("Save", on_click=save)
             if await dialog:
-                notify_ok("Doctor saved.")
-                await listing.refresh()
-            dialog.delete()
+                notify_ok("Doctor saved.", client)
+                await redraw()
+            if not dialog.is_deleted:
+                dialog.delete()
 
         @ui.refreshable
         async def listing() -> None:
@@ -182,7 +189,7 @@ def register(ctx: AppContext) -> None:
 
                 async def more() -> None:
                     state["limit"] += PAGE_SIZE
-                    await listing.refresh()
+                    await redraw()
 
                 ui.button("Show more", on_click=more).props("flat")
 
@@ -191,8 +198,10 @@ def register(ctx: AppContext) -> None:
                 search = ui.input("Search name, specialty, department", value=q).props("clearable debounce=300")
                 search.classes("grow")
                 ui.button("Onboard a doctor", icon="person_add", on_click=lambda: edit(None)).props("unelevated")
-            search.on_value_change(listing.refresh)
             await listing()
+        redraw = coalesced(listing.refresh)
+        search.on_value_change(redraw)
+        ctx.live.subscribe("directory", lambda _event: redraw())
         return None
 
     @ui.page("/admin/patients")
@@ -229,12 +238,13 @@ def register(ctx: AppContext) -> None:
 
                 async def more() -> None:
                     state["limit"] += PAGE_SIZE
-                    await listing.refresh()
+                    await redraw()
 
                 ui.button("Show more", on_click=more).props("flat")
 
         with frame(ctx, actor, "Patients"):
             search = ui.input("Search name or email", value=q).props("clearable debounce=300").classes("w-full")
-            search.on_value_change(listing.refresh)
             await listing()
+        redraw = coalesced(listing.refresh)
+        search.on_value_change(redraw)
         return None

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
 from components.frame import HOME, close_open_pages, frame, notify_error
-from components.io import io
+from components.io import hashing, io
 from domain.errors import DomainError
 from pages.context import AppContext
 
@@ -50,7 +50,7 @@ def register(ctx: AppContext) -> None:
                 return
             button.props("loading")
             try:
-                account = await io(ctx.services.authenticate, email.value, password.value)
+                account = await hashing(ctx.services.authenticate, email.value, password.value)
             except DomainError as error:
                 notify_error(error.message)
                 password.value = ""
@@ -111,8 +111,8 @@ def register(ctx: AppContext) -> None:
                 notify_error("The two passwords do not match.")
                 return
             try:
-                await io(ctx.services.register_patient, name.value, email.value, password.value, birth.value or "")
-                account = await io(ctx.services.authenticate, email.value, password.value)
+                await hashing(ctx.services.register_patient, name.value, email.value, password.value, birth.value or "")
+                account = await hashing(ctx.services.authenticate, email.value, password.value)
             except DomainError as error:
                 notify_error(error.message)
                 return

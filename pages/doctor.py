@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 
 from fastapi.responses import RedirectResponse
 from nicegui import ui
@@ -13,11 +13,11 @@ from components.io import io
 from components.live import on_reconnect
 from domain import events as ev
 from domain.errors import DomainError, ValidationError
-from domain.model import Actor, Role, WorkingHours
+from domain.model import TIME_RE, WEEKDAY_NAMES, Actor, Role, WorkingHours, parse_clock_time
 from domain.schedule import ALLOWED_SLOT_MINUTES
 from pages.context import AppContext
 
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+WEEKDAYS = WEEKDAY_NAMES
 
 
 def _parse_day(raw: str | None, fallback: date) -> date:
@@ -25,13 +25,6 @@ def _parse_day(raw: str | None, fallback: date) -> date:
         return date.fromisoformat(raw) if raw else fallback
     except ValueError:
         return fallback
-
-
-def _parse_time(raw: str, what: str) -> time:
-    try:
-        return time.fromisoformat((raw or "").strip())
-    except ValueError:
-        raise ValidationError(f"{what} must be a time like 08:30.") from None
 
 
 def register(ctx: AppContext) -> None:
@@ -143,17 +136,29 @@ def register(ctx: AppContext) -> None:
                 ui.button(icon="close", on_click=remove).props("flat round dense aria-label='Remove range'")
             ranges[weekday].append(pair)
 
+        def add_next_range(weekday: int) -> None:
+            """A new range starts where the day's last one ends (09:00–12:00 on an empty day)."""
+            ends = [e.value for _, e in ranges[weekday] if TIME_RE.fullmatch(e.value or "")]
+            if not ends:
+                add_range(weekday, "09:00", "12:00")
+                return
+            last = max(parse_clock_time(v, "End") for v in ends)
+            start_h = min(last.hour + 1, 22)
+            add_range(weekday, f"{start_h:02d}:{last.minute:02d}", f"{min(start_h + 3, 23):02d}:{last.minute:02d}")
+
         async def save() -> None:
             try:
                 new_hours = [
                     WorkingHours(
                         weekday,
-                        _parse_time(start.value, f"{WEEKDAYS[weekday]} start"),
-                        _parse_time(end.value, f"{WEEKDAYS[weekday]} end"),
+                        parse_clock_time(start.value, f"{WEEKDAYS[weekday]} start"),
+                        parse_clock_time(end.value, f"{WEEKDAYS[weekday]} end"),
                     )
                     for weekday, pairs in ranges.items()
                     for start, end in pairs
                 ]
+                if slot.value is None:
+                    raise ValidationError("Please choose a slot length.")
                 await io(ctx.services.set_availability, actor, doctor_id, new_hours, int(slot.value))
             except DomainError as error:
                 notify_error(error.message)
@@ -177,7 +182,7 @@ def register(ctx: AppContext) -> None:
                         containers[weekday] = ui.column().classes("gap-1")
                         for h in by_day.get(weekday, []):
                             add_range(weekday, h.start.strftime("%H:%M"), h.end.strftime("%H:%M"))
-                        ui.button("Add hours", icon="add", on_click=lambda d=weekday: add_range(d)).props(
+                        ui.button("Add hours", icon="add", on_click=lambda d=weekday: add_next_range(d)).props(
                             "flat dense no-caps"
                         ).classes("mt-2")
                 ui.button("Save availability", icon="save", on_click=save).props("unelevated")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from components.appointment_card import AppointmentRow, confirm
-from components.frame import fmt_day, fmt_when, frame, guard, notify_error, notify_ok
+from components.frame import fmt_day, fmt_when, frame, guard, notify_error, notify_ok, parse_id
 from components.io import io
-from components.live import on_reconnect
+from components.live import coalesced, on_reconnect
 from components.slot_grid import SlotGrid
 from data.queries import AppointmentDTO
 from domain import events as ev
@@ -17,11 +19,19 @@ from domain.model import Actor, Role, Slot
 from pages.context import AppContext
 
 PAGE_SIZE = 20
+SEMANTIC_TAG = re.compile(r"\s*\((disorder|finding|situation|morphologic abnormality|person|procedure)\)$")
+
+
+def specialty_line(specialty: str, department: str) -> str:
+    return specialty if specialty.casefold() == department.casefold() else f"{specialty} · {department}"
+
+
 GRID_DAYS = 14
 
 
 def register(ctx: AppContext) -> None:
     async def cancel_flow(actor: Actor, dto: AppointmentDTO) -> bool:
+        client = ui.context.client  # the row that asked may be re-drawn by the live update meanwhile
         ok = await confirm(
             "Cancel this appointment?",
             f"{dto.doctor}, {fmt_when(dto.start, ctx.tz)}",
@@ -33,13 +43,13 @@ def register(ctx: AppContext) -> None:
         try:
             await io(ctx.services.cancel, actor, dto.id)
         except DomainError as error:
-            notify_error(error.message)
+            notify_error(error.message, client)
             return False
-        notify_ok("Your appointment was cancelled.")
+        notify_ok("Your appointment was cancelled.", client)
         return True
 
     @ui.page("/patient")
-    async def my_appointments() -> RedirectResponse | None:
+    async def my_appointments(booked: str = "") -> RedirectResponse | None:
         actor = await guard(ctx, "/patient", Role.PATIENT)
         if not isinstance(actor, Actor):
             return actor
@@ -47,8 +57,7 @@ def register(ctx: AppContext) -> None:
         patient_id = actor.patient_id
 
         async def on_cancel(dto: AppointmentDTO) -> None:
-            if await cancel_flow(actor, dto):
-                await show.refresh()
+            await cancel_flow(actor, dto)  # the live update re-draws the list
 
         @ui.refreshable
         async def show() -> None:
@@ -69,8 +78,14 @@ def register(ctx: AppContext) -> None:
 
         with frame(ctx, actor, "My appointments"):
             await show()
-        ctx.live.subscribe(f"patient:{patient_id}", lambda _e: show.refresh())
-        on_reconnect(show.refresh)
+        redraw = coalesced(show.refresh)
+        ctx.live.subscribe(f"patient:{patient_id}", lambda _e: redraw())
+        on_reconnect(redraw)
+        booked_id = parse_id(booked)
+        if booked_id is not None:  # confirmation after the booking page handed over
+            dto = await io(ctx.queries.appointment, booked_id)
+            if dto is not None and dto.patient_id == patient_id:
+                notify_ok(f"Booked: {dto.doctor}, {fmt_when(dto.start, ctx.tz)}")
         return None
 
     @ui.page("/patient/doctors")
@@ -90,7 +105,7 @@ def register(ctx: AppContext) -> None:
                 for doc in page.items:
                     with ui.card().classes("p-4 gap-1").mark(f"doctor-{doc.id}"):
                         ui.label(doc.name).classes("text-lg font-medium")
-                        ui.label(f"{doc.specialty} · {doc.department}").classes("text-slate-600")
+                        ui.label(specialty_line(doc.specialty, doc.department)).classes("text-slate-600")
                         ui.button(
                             "See free times",
                             icon="event_available",
@@ -124,22 +139,24 @@ def register(ctx: AppContext) -> None:
             await results()
         return None
 
-    @ui.page("/patient/doctors/{doctor_id}")
-    async def book_page(doctor_id: int) -> RedirectResponse | None:
-        actor = await guard(ctx, f"/patient/doctors/{doctor_id}", Role.PATIENT)
+    @ui.page("/patient/doctors/{doctor_ref}")
+    async def book_page(doctor_ref: str) -> RedirectResponse | None:
+        actor = await guard(ctx, "/patient/doctors", Role.PATIENT)
         if not isinstance(actor, Actor):
             return actor
-        doctor = await io(ctx.queries.doctor, doctor_id)
+        doctor_id = parse_id(doctor_ref)
+        doctor = await io(ctx.queries.doctor, doctor_id) if doctor_id is not None else None
         with frame(ctx, actor, "Book an appointment"):
             if doctor is None or not doctor.bookable:
-                ui.label("This doctor does not take online bookings.").classes("text-slate-600")
+                text = "This doctor does not exist." if doctor is None else "This doctor does not take online bookings."
+                ui.label(text).classes("text-slate-600")
                 ui.link("Back to the doctor list", "/patient/doctors")
                 return None
             with ui.card().classes("w-full p-4 gap-1"):
                 ui.label(doctor.name).classes("text-xl font-medium")
-                ui.label(f"{doctor.specialty} · {doctor.department} · {doctor.slot_minutes}-minute visits").classes(
-                    "text-slate-600"
-                )
+                ui.label(
+                    f"{specialty_line(doctor.specialty, doctor.department)} · {doctor.slot_minutes}-minute visits"
+                ).classes("text-slate-600")
                 ui.label("Times are shown in the hospital's time zone and update live.").classes(
                     "text-sm text-slate-500"
                 )
@@ -167,7 +184,7 @@ def register(ctx: AppContext) -> None:
 
             async def book(slot: Slot) -> None:
                 try:
-                    await io(ctx.services.book, actor, doctor.id, slot.start, reason.value or "")
+                    appointment = await io(ctx.services.book, actor, doctor.id, slot.start, reason.value or "")
                 except SlotTaken as error:
                     grid.mark(slot.start, free=False)
                     notify_error(error.message)
@@ -175,8 +192,7 @@ def register(ctx: AppContext) -> None:
                 except DomainError as error:
                     notify_error(error.message)
                     return
-                notify_ok(f"Booked: {doctor.name}, {fmt_when(slot.start, ctx.tz)}")
-                ui.navigate.to("/patient")
+                ui.navigate.to(f"/patient?booked={appointment.id}")
 
             today = ctx.services.clock.today()
             grid = SlotGrid(ctx, doctor.id, today, GRID_DAYS, pick)
@@ -184,12 +200,13 @@ def register(ctx: AppContext) -> None:
             on_reconnect(grid.load)
         return None
 
-    @ui.page("/patient/appointments/{appointment_id}")
-    async def appointment_page(appointment_id: int) -> RedirectResponse | None:
-        actor = await guard(ctx, f"/patient/appointments/{appointment_id}", Role.PATIENT)
+    @ui.page("/patient/appointments/{appointment_ref}")
+    async def appointment_page(appointment_ref: str) -> RedirectResponse | None:
+        actor = await guard(ctx, "/patient", Role.PATIENT)
         if not isinstance(actor, Actor):
             return actor
-        dto = await io(ctx.queries.appointment, appointment_id)
+        appointment_id = parse_id(appointment_ref) or 0
+        dto = await io(ctx.queries.appointment, appointment_id) if appointment_id else None
         with frame(ctx, actor, "Appointment"):
             if dto is None or dto.patient_id != actor.patient_id:
                 # the same answer whether it does not exist or belongs to someone else
@@ -215,13 +232,13 @@ def register(ctx: AppContext) -> None:
         return None
 
     @ui.page("/patient/history")
-    async def history(page: int = 1) -> RedirectResponse | None:
+    async def history(page: str = "1") -> RedirectResponse | None:
         actor = await guard(ctx, "/patient/history", Role.PATIENT)
         if not isinstance(actor, Actor):
             return actor
         assert actor.patient_id is not None
-        page = max(1, page)
-        result = await io(ctx.queries.patient_history, actor.patient_id, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        page_no = min(parse_id(page) or 1, 100_000)
+        result = await io(ctx.queries.patient_history, actor.patient_id, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
         with frame(ctx, actor, "My history"):
             if not result.items:
                 ui.label("No visits on record yet.").classes("text-slate-500")
@@ -239,7 +256,7 @@ def register(ctx: AppContext) -> None:
                         for d in visit.diagnoses:
                             with ui.row().classes("gap-2 items-center text-sm"):
                                 ui.badge(d.code or "—", color="secondary").props("outline")
-                                ui.label(d.display)
+                                ui.label(SEMANTIC_TAG.sub("", d.display))
                                 if d.clinical_status:
                                     ui.label(f"({d.clinical_status})").classes("text-slate-500")
                     if visit.prescriptions:
@@ -257,7 +274,7 @@ def register(ctx: AppContext) -> None:
                     ui.pagination(
                         1,
                         pages,
-                        value=min(page, pages),
+                        value=min(page_no, pages),
                         on_change=lambda e: ui.navigate.to(f"/patient/history?page={e.value}"),
                     )
                     ui.label(f"{result.total} visits").classes("text-sm text-slate-500")

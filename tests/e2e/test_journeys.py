@@ -7,6 +7,7 @@ Each journey asserts what a user sees. "Live" means: the watching page is never 
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from pathlib import Path
@@ -116,7 +117,7 @@ def test_patient_finds_doctor_books_and_doctor_sees_it_live(open_context: Contex
     expect(card_for_doctor).to_contain_text("booked")
     assert_not_reloaded(doctor)
 
-    patient.wait_for_url("**/patient")
+    patient.wait_for_url(re.compile(r".*/patient(\?booked=\d+)?$"))
     expect(page_title(patient, "My appointments")).to_be_visible()
     mine = appointment_card(patient, slot, DOCTOR.name)
     expect(mine).to_be_visible()
@@ -140,7 +141,25 @@ def test_other_patient_sees_slot_taken_live(open_context: ContextFactory, okafor
     expect(watched).to_be_disabled(timeout=LIVE_SECONDS * 1000)
     assert_within_live_budget(clicked, "the other patient's slot turning taken")
     assert_not_reloaded(watcher)
-    booker.wait_for_url("**/patient")
+    booker.wait_for_url(re.compile(r".*/patient(\?booked=\d+)?$"))
+
+
+def test_loser_of_a_race_is_told_the_slot_was_just_taken(open_context: ContextFactory, okafor_id: int) -> None:
+    winner = open_context(user=PATIENT).new_page()
+    loser = open_context(user=TOMAS).new_page()
+    open_booking_page(winner, okafor_id)
+    open_booking_page(loser, okafor_id)
+    slot = first_free_slot(winner, skip=3)
+    # both have the confirmation dialog open for the same time
+    slot.button(loser).click()
+    expect(loser.get_by_text("Book this time?")).to_be_visible()
+    book(winner, slot)
+    winner.wait_for_url(re.compile(r".*/patient(\?booked=\d+)?$"))
+    expect(slot.button(loser)).to_be_disabled(timeout=LIVE_SECONDS * 1000)  # the grid behind the dialog
+    loser.get_by_test_id("confirm-book").click()
+    expect(loser.get_by_text("This slot was just taken")).to_be_visible()
+    expect(slot.button(loser)).to_have_attribute("aria-label", slot.label_taken)
+    assert "/patient/doctors/" in loser.url  # the loser stays on the grid to pick another time
 
 
 def test_patient_name_is_shown_as_text_not_html(open_context: ContextFactory, okafor_id: int) -> None:
@@ -172,7 +191,7 @@ def test_patient_name_is_shown_as_text_not_html(open_context: ContextFactory, ok
     book(patient, slot)
     live_card = appointment_card(doctor, slot, XSS_NAME)
     expect(live_card).to_be_visible()
-    patient.wait_for_url("**/patient")
+    patient.wait_for_url(re.compile(r".*/patient(\?booked=\d+)?$"))
 
     for view in ("live", "reloaded"):
         if view == "reloaded":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from nicegui import ui
 from nicegui.testing import User
 
 from tests.ui.conftest import ADMIN_LOGIN, DOCTOR_LOGIN, OTHER_PATIENT_LOGIN, PATIENT_LOGIN, login
@@ -66,3 +69,54 @@ async def test_sign_out_ends_the_session(user: User) -> None:
     await user.open("/logout")
     await user.open("/patient")
     await user.should_see("Welcome to HealthSync")
+
+
+def test_only_plain_local_paths_are_followed_after_sign_in() -> None:
+    from pages.auth import _safe_next
+
+    assert _safe_next("/patient/doctors?q=heart") == "/patient/doctors?q=heart"
+    for hostile in ["//evil.example", "/\t/evil.example", "/\n/evil.example", "/\\evil.example",
+                    "https://evil.example", "/%09/evil.example", "javascript:alert(1)", ""]:  # fmt: skip
+        assert _safe_next(hostile) is None, hostile
+
+
+async def test_sign_in_rotates_the_session_id(user: User) -> None:
+    await user.open("/login")
+    before = dict(user.http_client.cookies)
+    await login(user, *PATIENT_LOGIN)
+    after = dict(user.http_client.cookies)
+    assert before.get("session") and after.get("session")
+    assert before["session"] != after["session"]
+    # the old (possibly planted) cookie gives no access
+    user.http_client.cookies.clear()
+    user.http_client.cookies.set("session", before["session"])
+    await user.open("/patient")
+    await user.should_see("Welcome to HealthSync")
+
+
+async def test_an_unexpected_failure_is_told_to_the_user_and_changes_nothing(
+    user: User, queries, monkeypatch, caplog
+) -> None:
+    from datetime import UTC, datetime
+
+    from domain.services import Services
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(Services, "cancel", broken)
+    await login(user, *PATIENT_LOGIN)
+    patient = queries.patients(search=PATIENT_LOGIN[0]).items[0]
+    mine = queries.patient_appointments(patient.id, datetime.now(UTC), upcoming=True)[0]
+    user.find(marker=f"cancel-{mine.id}").click()
+    await user.should_see("Cancel this appointment?")
+    user.find(kind=ui.button, content="Cancel appointment").click()
+    for _ in range(100):
+        if any("nothing was changed" in m for m in user.notify.messages):
+            break
+        await asyncio.sleep(0.05)
+    assert any("nothing was changed" in m for m in user.notify.messages), user.notify.messages
+    again = queries.patient_appointments(patient.id, datetime.now(UTC), upcoming=True)[0]
+    assert again.status == "booked"
+    assert any("database went away" in r.getMessage() or r.exc_info for r in caplog.records)  # and it was logged
+    caplog.clear()  # the expected error log is this test's subject, not a failure of the page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -83,7 +84,7 @@ def test_two_ranges_on_one_day_with_a_break() -> None:
 
 
 def test_overlapping_working_ranges_are_rejected() -> None:
-    with pytest.raises(ValidationError, match="Two working ranges on the same day overlap"):
+    with pytest.raises(ValidationError, match="overlaps"):
         check_no_overlap([WorkingHours(2, time(9), time(12)), WorkingHours(2, time(11, 30), time(14))])
 
 
@@ -107,3 +108,16 @@ def test_slot_length_must_be_one_of_the_offered_lengths() -> None:
     assert check_slot_minutes(15) == 15
     with pytest.raises(ValidationError, match="Slot length must be one of 10, 15, 20, 30, 45, 60 minutes"):
         check_slot_minutes(7)
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "minutes"),
+    [("Europe/Berlin", date(2027, 3, 28), 45), ("America/New_York", date(2027, 3, 14), 45),
+     ("Australia/Lord_Howe", date(2026, 10, 4), 20), ("Australia/Lord_Howe", date(2026, 10, 4), 60)],
+)  # fmt: skip
+def test_slots_never_overlap_across_a_spring_forward_gap(zone: str, day: date, minutes: int) -> None:
+    hours = [WorkingHours(day.weekday(), time(0, 0), time(6, 0))]
+    slots = generate_slots(1, hours, minutes, day, 1, ZoneInfo(zone))
+    assert slots, "the day still offers slots"
+    for before, after in zip(slots, slots[1:], strict=False):
+        assert before.end <= after.start, f"{before} overlaps {after}"

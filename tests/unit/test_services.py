@@ -266,7 +266,7 @@ def test_register_patient_creates_account_and_patient(svc, store) -> None:
         ("Anna", "ANNA.schmidt@mail.test", "long enough", "1980-01-01", Conflict, "already exists"),
         ("Dana", "dana@example.org", "short", "1980-01-01", ValidationError, "at least 8 characters"),
         ("Dana", "dana@example.org", "long enough", "2026-03-17", ValidationError, "cannot be in the future"),
-        ("Dana", "dana@example.org", "long enough", "17.03.1980", ValidationError, "must be a date like"),
+        ("Dana", "dana@example.org", "long enough", "1980/03/17", ValidationError, "must be a date like"),
         ("Dana", "not-an-email", "long enough", "1980-01-01", ValidationError, "valid email address"),
         ("  ", "dana@example.org", "long enough", "1980-01-01", ValidationError, "Name is required"),
     ],
@@ -307,8 +307,9 @@ def test_authenticate_accepts_the_right_password(auth) -> None:
         ("nobody@example.org", "right password", ValidationError, "Email or password is wrong"),
         ("gone@example.org", "right password", NotAllowed, "has been deactivated"),
         ("gone@example.org", "wrong password", ValidationError, "Email or password is wrong"),
-        ("imported@example.org", "", ValidationError, "has not been activated yet"),
-        ("imported@example.org", "anything at all", ValidationError, "has not been activated yet"),
+        # an imported (invited) account says the same as an unknown one: no hint which emails exist
+        ("imported@example.org", "", ValidationError, "Email or password is wrong"),
+        ("imported@example.org", "anything at all", ValidationError, "Email or password is wrong"),
     ],
     ids=["wrong-password", "unknown-email", "deactivated", "deactivated-wrong-password", "invited", "invited-guess"],
 )
@@ -360,9 +361,26 @@ def test_nobody_else_sets_a_doctors_availability(svc, store, doctor, anna) -> No
 def test_overlapping_working_ranges_are_refused_and_nothing_changes(svc, store, doctor) -> None:
     doc, me = doctor
     before = list(store.tables.hours[doc.id])
-    with pytest.raises(ValidationError, match="Two working ranges on the same day overlap"):
+    with pytest.raises(ValidationError, match="overlaps"):
         svc.set_availability(me, doc.id, [WorkingHours(0, time(9), time(12)), WorkingHours(0, time(11), time(13))], 30)
     with pytest.raises(ValidationError, match="Slot length must be one of"):
         svc.set_availability(me, doc.id, NEW_HOURS, 25)
     assert store.tables.hours[doc.id] == before
     assert store.tables.doctors[doc.id].slot_minutes == 30
+
+
+def test_repeated_failed_sign_ins_are_throttled_then_released(auth) -> None:
+    for _ in range(5):
+        with pytest.raises(ValidationError, match="Email or password is wrong"):
+            auth.authenticate("eva@example.org", "wrong password")
+    with pytest.raises(NotAllowed, match="Too many failed sign-ins"):
+        auth.authenticate("eva@example.org", "right password")
+    auth.clock.set(auth.clock.now() + timedelta(minutes=6))
+    assert auth.authenticate("eva@example.org", "right password").email == "eva@example.org"
+
+
+def test_birth_date_in_day_month_year_form_is_understood(svc) -> None:
+    patient = svc.register_patient("Dana", "dana@example.org", "long enough", "17.03.1980")
+    assert patient.birth_date == date(1980, 3, 17)
+    with pytest.raises(ValidationError, match="not a real date"):
+        svc.register_patient("Dana", "dana2@example.org", "long enough", "30.02.1980")
