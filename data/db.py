@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
+
+from domain.model import fold_text
 
 SQLITE_BUSY_MS = 15_000
 
@@ -36,6 +39,14 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        # SQLite's lower() folds ASCII only: searches use this Unicode- and accent-aware fold instead
+        dbapi_connection.create_function("hs_fold", 1, fold_text, deterministic=True)
+
+    # SQLite's busy handler makes a waiting writer sleep and poll, so under contention a few writers keep
+    # losing and wait for seconds. Writers of this process queue on a lock first; only other processes
+    # (admin commands, an import) meet the busy handler. The wait for the lock is bounded, so a connection
+    # that never ends its transaction cannot stall the app (the busy timeout still serialises correctly).
+    writer = threading.Lock()
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
@@ -43,8 +54,30 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # on lock upgrade; read-only work asks for a deferred transaction and runs beside writers (WAL).
         if conn.get_execution_options().get("readonly"):
             conn.exec_driver_sql("BEGIN")
-        else:
+            return
+        if writer.acquire(timeout=SQLITE_BUSY_MS / 1000):
+            conn.info["healthsync_writer"] = True
+        try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn)
+            raise
+
+    def _release(conn: sa.Connection) -> None:
+        if conn.info.pop("healthsync_writer", False):
+            writer.release()
+
+    @sa.event.listens_for(engine, "commit")
+    def _on_commit(conn: sa.Connection) -> None:
+        # The event comes just before the driver's commit, which pysqlite skips once no transaction is
+        # open: commit here, so the lock passes on only when the data really is committed.
+        try:
+            if conn.info.get("healthsync_writer"):
+                conn.connection.dbapi_connection.execute("COMMIT")  # type: ignore[union-attr]
+        finally:
+            _release(conn)
+
+    sa.event.listen(engine, "rollback", _release)
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -22,14 +22,15 @@ from data.tables import (
     PrescriptionRow,
     WorkingHoursRow,
 )
-from domain.model import ACTIVE_STATUSES, WorkingHours, ensure_aware
+from domain.model import ACTIVE_STATUSES, WorkingHours, ensure_aware, fold_text
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 T = TypeVar("T")
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _like(text: str, accent_insensitive: bool = True) -> str:
+    folded = fold_text(text) if accent_insensitive else text.lower()
+    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
@@ -148,6 +149,10 @@ class Queries:
     def _session(self) -> Session:
         return Session(self.engine)
 
+    def _fold(self, column: Any) -> Any:
+        """Case- (and on SQLite accent-) insensitive form of a column, matching `fold_text` of the search."""
+        return func.hs_fold(column) if self.engine.dialect.name == "sqlite" else func.lower(column)
+
     # ---- directory -------------------------------------------------------------------------
     def departments(self) -> list[DepartmentDTO]:
         with self._session() as s:
@@ -193,12 +198,12 @@ class Queries:
         q = self._doctor_query()
         text = search.strip().lower()
         if text:
-            like = _like(text)
+            like = _like(text, self.engine.dialect.name == "sqlite")
             q = q.where(
                 or_(
-                    func.lower(DoctorRow.name).like(like, escape="\\"),
-                    func.lower(DoctorRow.specialty).like(like, escape="\\"),
-                    func.lower(DepartmentRow.name).like(like, escape="\\"),
+                    self._fold(DoctorRow.name).like(like, escape="\\"),
+                    self._fold(DoctorRow.specialty).like(like, escape="\\"),
+                    self._fold(DepartmentRow.name).like(like, escape="\\"),
                 )
             )
         if department_id is not None:
@@ -232,11 +237,11 @@ class Queries:
         )
         text = search.strip().lower()
         if text:
-            like = _like(text)
+            like = _like(text, self.engine.dialect.name == "sqlite")
             q = q.where(
                 or_(
-                    func.lower(PatientRow.name).like(like, escape="\\"),
-                    func.lower(PatientRow.email).like(like, escape="\\"),
+                    self._fold(PatientRow.name).like(like, escape="\\"),
+                    self._fold(PatientRow.email).like(like, escape="\\"),
                 )
             )
         with self._session() as s:

@@ -34,6 +34,7 @@ from domain.model import (
     Role,
     WorkingHours,
     ensure_aware,
+    fold_text,
     utcnow,
 )
 from domain.ports import UnitOfWork
@@ -114,8 +115,12 @@ class DepartmentRepo(_Repo):
         return self._to(row) if row else None
 
     def by_name(self, name: str) -> Department | None:
-        row = self.s.exec(select(DepartmentRow).where(sa.func.lower(DepartmentRow.name) == name.lower())).first()
-        return self._to(row) if row else None
+        """Names match case- and accent-insensitively ('Ärzte' = 'ÄRZTE' = 'arzte'); departments are few."""
+        wanted = fold_text(name)
+        for row in self.s.exec(select(DepartmentRow)).all():
+            if fold_text(row.name) == wanted:
+                return self._to(row)
+        return None
 
     def add(self, department: Department) -> Department:
         row = DepartmentRow(name=department.name, description=department.description)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -68,6 +69,12 @@ def require_text(raw: str | None, what: str, max_len: int = 200) -> str:
     if len(text) > max_len:
         raise ValidationError(f"{what} is too long (at most {max_len} characters).")
     return text
+
+
+def fold_text(text: str | None) -> str:
+    """For matching, not display: case- and accent-insensitive ('Fernández' ~ 'fernandez', 'ÄRZTE' ~ 'ärzte')."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
 def utcnow() -> datetime:

@@ -323,3 +323,25 @@ def test_leaving_without_commit_discards_the_work(uows, bus, engine) -> None:
         uow.record(DirectoryChanged("never"))
     assert count_rows(engine, "appointment") == 0
     assert published == []
+
+
+def test_doctor_search_ignores_case_and_on_sqlite_accents(sqlite_url: str) -> None:
+    from data.db import make_engine
+    from data.queries import Queries
+    from data.uow import SqlUnitOfWorkFactory
+    from domain.model import Department, Doctor
+
+    engine = make_engine(sqlite_url)
+    with SqlUnitOfWorkFactory(engine)() as uow:
+        dept = uow.departments.add(Department(name="Pädiatrie"))
+        uow.doctors.add(
+            Doctor(account_id=None, name="Dr. Lucía Fernández", specialty="Pediatrics", department_id=dept.id)
+        )
+        uow.commit()
+    queries = Queries(engine)
+    for search in ["Fernández", "fernandez", "LUCIA", "pädiatrie", "PADIATRIE"]:
+        assert [d.name for d in queries.doctors(search=search).items] == ["Dr. Lucía Fernández"], search
+    assert queries.doctors(search="fernandes").total == 0
+    with SqlUnitOfWorkFactory(engine)() as uow:
+        assert uow.departments.by_name("PÄDIATRIE") is not None  # so 'PÄDIATRIE' cannot be created twice
+    engine.dispose()
