@@ -75,7 +75,7 @@ def build(settings: Settings):  # type: ignore[no-untyped-def]
             ui.notify(
                 "Sorry, that did not work and nothing was changed. Please try again in a moment.",
                 type="negative",
-                position="top",
+                position="bottom",
             )
 
     app.on_exception(on_exception)

@@ -135,12 +135,12 @@ def frame(ctx: AppContext, actor: Actor | None, title: str) -> Iterator[ui.colum
 def notify_error(message: str, client: Client | None = None) -> None:
     """`client`: the page, captured before awaiting, for handlers whose element a live refresh may delete."""
     with client or nullcontext():
-        ui.notify(message, type="negative", position="top", multi_line=True)
+        ui.notify(message, type="negative", position="bottom", multi_line=True)
 
 
 def notify_ok(message: str, client: Client | None = None) -> None:
     with client or nullcontext():
-        ui.notify(message, type="positive", position="top")
+        ui.notify(message, type="positive", position="bottom")
 
 
 def parse_id(raw: str) -> int | None:

@@ -57,11 +57,14 @@ class SlotGrid:
                     with ui.row().classes("items-baseline gap-2"):
                         ui.label(day.strftime("%A %d %B")).classes("font-medium")
                         self.day_counts[day] = ui.label().classes("text-sm text-slate-500")
-                    with ui.row().classes("gap-2"):
+                    # as many equal columns as fit: full rows on a phone as on a tablet
+                    grid = ui.element("div").classes("grid gap-2 w-full")
+                    grid.style("grid-template-columns: repeat(auto-fill, minmax(4.5rem, 1fr))")
+                    with grid:
                         for slot, free in day_slots:
                             self.slots[slot.start] = slot
                             button = ui.button(fmt_time(slot.start, tz), on_click=lambda s=slot: self._pick(s))
-                            button.mark(slot_marker(slot.start)).props("no-caps unelevated").classes("min-w-[4.5rem]")
+                            button.mark(slot_marker(slot.start)).props("no-caps unelevated")
                             with button:
                                 self.tooltips[slot.start] = ui.tooltip()
                             self.buttons[slot.start] = button

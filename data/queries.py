@@ -52,6 +52,7 @@ class DoctorDTO:
     email: str | None
     slot_minutes: int
     bookable: bool  # has an account and working hours
+    has_account: bool
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ class Queries:
             email=row.email,
             slot_minutes=row.slot_minutes,
             bookable=bool(has_hours) and row.account_id is not None,
+            has_account=row.account_id is not None,
         )
 
     def doctors(

@@ -39,9 +39,9 @@ def register(ctx: AppContext) -> None:
                     ("departments", "Departments", "domain"),
                 ):
                     with ui.card().classes("p-4 gap-1"):
-                        with ui.row().classes("items-center gap-2 text-slate-500"):
-                            ui.icon(icon)
-                            ui.label(text).classes("text-sm")
+                        with ui.row().classes("items-center gap-2 text-slate-500 no-wrap"):
+                            ui.icon(icon).classes("shrink-0")
+                            ui.label(text).classes("text-sm leading-tight")
                         labels[key] = ui.label("…").classes("text-3xl font-semibold").mark(f"stat-{key}")
             await load()
         ctx.live.subscribe("stats", lambda _event: load())
@@ -91,9 +91,9 @@ def register(ctx: AppContext) -> None:
                 ui.label("No departments yet.").classes("text-slate-500")
             for dept in items:
                 with ui.card().classes("w-full p-3").mark(f"department-{dept.id}"):
-                    with ui.row().classes("w-full items-center gap-3"):
-                        with ui.column().classes("gap-0 grow"):
-                            ui.label(dept.name).classes("font-medium")
+                    with ui.row().classes("w-full items-center gap-3 no-wrap"):
+                        with ui.column().classes("gap-0 grow min-w-0"):
+                            ui.label(dept.name).classes("font-medium break-words")
                             ui.label(dept.description or "—").classes("text-sm text-slate-600")
                         ui.badge(f"{dept.doctors} doctor{'' if dept.doctors == 1 else 's'}", color="secondary").props(
                             "outline"
@@ -177,12 +177,17 @@ def register(ctx: AppContext) -> None:
                     "specialty": d.specialty,
                     "department": d.department,
                     "email": d.email or "—",
-                    "bookable": "yes" if d.bookable else "no",
+                    "bookable": "yes"
+                    if d.bookable
+                    else "no (no hours set)"
+                    if d.has_account
+                    else "no (imported record)",
                 }
                 for d in page.items
             ]
             by_id = {d.id: d for d in page.items}
-            table = ui.table(columns=columns, rows=rows, row_key="id").classes("w-full").props("flat bordered")
+            table = ui.table(columns=columns, rows=rows, row_key="id").classes("w-full")
+            table.props('flat bordered :grid="$q.screen.lt.sm"')  # cards instead of cut-off columns on phones
             table.on("row-click", lambda e: edit(by_id[e.args[1]["id"]]))
             ui.label(f"Showing {len(rows)} of {page.total} · click a row to edit").classes("text-sm text-slate-500")
             if page.total > len(rows):
@@ -232,7 +237,9 @@ def register(ctx: AppContext) -> None:
                 }
                 for p in page.items
             ]
-            ui.table(columns=columns, rows=rows, row_key="id").classes("w-full").props("flat bordered")
+            ui.table(columns=columns, rows=rows, row_key="id").classes("w-full").props(
+                'flat bordered :grid="$q.screen.lt.sm"'
+            )
             ui.label(f"Showing {len(rows)} of {page.total}").classes("text-sm text-slate-500")
             if page.total > len(rows):
 

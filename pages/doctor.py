@@ -101,6 +101,13 @@ def register(ctx: AppContext) -> None:
                 with ui.row().classes("items-center gap-1 text-sm text-slate-500"):
                     ui.icon("sensors", color="positive")
                     ui.label("Live")
+            me = await io(ctx.queries.doctor, doctor_id)
+            if me is not None and not me.bookable:
+                with ui.card().classes("w-full p-3 bg-amber-50").props("flat bordered"):
+                    with ui.row().classes("items-center gap-2"):
+                        ui.icon("info", color="warning")
+                        ui.label("Patients cannot book you yet: set your weekly hours first.")
+                        ui.link("Set availability", "/doctor/availability")
             empty = ui.label("No appointments on this day.").classes("text-slate-500")
             listing = ui.column().classes("w-full gap-2")
             await load()
