@@ -132,8 +132,11 @@ def register(ctx: AppContext) -> None:
 
         def add_range(weekday: int, start_text: str = "09:00", end_text: str = "17:00") -> None:
             with containers[weekday], ui.row().classes("items-center gap-2 no-wrap") as row:
-                start = ui.input("From", value=start_text).props("type=time dense").classes("w-28")
-                end = ui.input("Until", value=end_text).props("type=time dense").classes("w-28")
+                # 24-hour text with a mask: a native time input follows the browser's locale (AM/PM)
+                start = ui.input("From", value=start_text).props('mask="##:##" dense inputmode=numeric')
+                start.classes("w-20").mark(f"from-{weekday}")
+                end = ui.input("Until", value=end_text).props('mask="##:##" dense inputmode=numeric')
+                end.classes("w-20").mark(f"until-{weekday}")
                 pair = (start, end)
 
                 def remove() -> None:

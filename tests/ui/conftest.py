@@ -69,3 +69,22 @@ ADMIN_LOGIN = ADMIN
 PATIENT_LOGIN = PATIENT
 OTHER_PATIENT_LOGIN = (PATIENTS[1][1], PATIENTS[1][2])
 DOCTOR_LOGIN = (DOCTORS[0][1], DOCTOR_PASSWORD)
+
+
+async def sign_in(user: User, email: str, demo_db: str) -> None:
+    """Sign in without the form, through the same /auth/session hand-over the form ends with.
+
+    For tests with several simulated users at once: the simulation patches ui.navigate globally to the
+    user who acted last, so a form submitted by one user can navigate another one. The form itself is
+    covered by the single-user tests in test_auth.py."""
+    from sqlalchemy import text
+
+    from data.security import OneTimeTokens
+
+    engine = make_engine(demo_db)
+    with engine.connect() as conn:
+        account_id = conn.execute(text("SELECT id FROM account WHERE email = :e"), {"e": email}).scalar_one()
+    engine.dispose()
+    token = OneTimeTokens(Settings().storage_secret, "sign-in", max_age=60).issue(account_id)
+    await user.open(f"/auth/session?token={token}&next=/")
+    await user.should_see("Sign out")

@@ -9,7 +9,7 @@ from nicegui import ui
 from nicegui.testing import User
 
 from data.seed import DOCTORS
-from tests.ui.conftest import DOCTOR_LOGIN, OTHER_PATIENT_LOGIN, PATIENT_LOGIN, login
+from tests.ui.conftest import DOCTOR_LOGIN, OTHER_PATIENT_LOGIN, PATIENT_LOGIN, sign_in
 
 
 def doctor_id(queries, name: str) -> int:
@@ -54,8 +54,8 @@ async def book_first_free(user: User) -> str:
     return marker
 
 
-async def test_patient_books_and_sees_it_in_their_list(user: User, queries) -> None:
-    await login(user, *PATIENT_LOGIN)
+async def test_patient_books_and_sees_it_in_their_list(user: User, queries, demo_db: str) -> None:
+    await sign_in(user, PATIENT_LOGIN[0], demo_db)
     doc = doctor_id(queries, DOCTORS[0][0])
     await user.open(f"/patient/doctors/{doc}")
     await user.should_see(DOCTORS[0][0])
@@ -69,12 +69,12 @@ async def test_patient_books_and_sees_it_in_their_list(user: User, queries) -> N
     await user.should_see(marker=f"appointment-{max(a.id for a in upcoming)}")
 
 
-async def test_other_patients_grid_changes_without_reload(user: User, create_user, queries) -> None:
+async def test_other_patients_grid_changes_without_reload(user: User, create_user, queries, demo_db: str) -> None:
     doc = doctor_id(queries, DOCTORS[0][0])
     watcher = create_user()
-    await login(watcher, *OTHER_PATIENT_LOGIN)
+    await sign_in(watcher, OTHER_PATIENT_LOGIN[0], demo_db)
     await watcher.open(f"/patient/doctors/{doc}")
-    await login(user, *PATIENT_LOGIN)
+    await sign_in(user, PATIENT_LOGIN[0], demo_db)
     await user.open(f"/patient/doctors/{doc}")
     counts_before = free_counts(watcher)
     marker = await book_first_free(user)
@@ -90,13 +90,13 @@ def free_counts(user: User) -> list[str]:
     return [e.text for e in user.find(kind=ui.label).elements if e.text.endswith(" free") or e.text == "fully booked"]
 
 
-async def test_doctor_day_view_shows_booking_live(user: User, create_user, queries) -> None:
+async def test_doctor_day_view_shows_booking_live(user: User, create_user, queries, demo_db: str) -> None:
     from datetime import timedelta
 
     doctor = create_user()
-    await login(doctor, *DOCTOR_LOGIN)
+    await sign_in(doctor, DOCTOR_LOGIN[0], demo_db)
     doc = doctor_id(queries, DOCTORS[0][0])
-    await login(user, *PATIENT_LOGIN)
+    await sign_in(user, PATIENT_LOGIN[0], demo_db)
     await user.open(f"/patient/doctors/{doc}")
     free = sorted(m for m, b in slot_buttons(user).items() if b.enabled)
     marker = free[0]
@@ -123,12 +123,12 @@ async def test_doctor_day_view_shows_booking_live(user: User, create_user, queri
     assert timedelta(0) <= start - datetime.now(start.tzinfo)
 
 
-async def test_loser_of_a_race_is_told_the_slot_was_just_taken(user: User, create_user, queries) -> None:
+async def test_loser_of_a_race_is_told_the_slot_was_just_taken(user: User, create_user, queries, demo_db: str) -> None:
     doc = doctor_id(queries, DOCTORS[0][0])
     other = create_user()
-    await login(other, *OTHER_PATIENT_LOGIN)
+    await sign_in(other, OTHER_PATIENT_LOGIN[0], demo_db)
     await other.open(f"/patient/doctors/{doc}")
-    await login(user, *PATIENT_LOGIN)
+    await sign_in(user, PATIENT_LOGIN[0], demo_db)
     await user.open(f"/patient/doctors/{doc}")
     marker = sorted(m for m, b in slot_buttons(user).items() if b.enabled)[0]
     # both open the booking dialog for the same slot before either confirms
@@ -147,12 +147,12 @@ async def test_loser_of_a_race_is_told_the_slot_was_just_taken(user: User, creat
     assert not slot_buttons(other)[marker].enabled
 
 
-async def test_cancelling_frees_the_slot_for_others(user: User, create_user, queries) -> None:
+async def test_cancelling_frees_the_slot_for_others(user: User, create_user, queries, demo_db: str) -> None:
     doc = doctor_id(queries, DOCTORS[0][0])
     watcher = create_user()
-    await login(watcher, *OTHER_PATIENT_LOGIN)
+    await sign_in(watcher, OTHER_PATIENT_LOGIN[0], demo_db)
     await watcher.open(f"/patient/doctors/{doc}")
-    await login(user, *PATIENT_LOGIN)
+    await sign_in(user, PATIENT_LOGIN[0], demo_db)
     await user.open(f"/patient/doctors/{doc}")
     marker = await book_first_free(user)
     await eventually(lambda: not slot_buttons(watcher)[marker].enabled)
