@@ -66,6 +66,10 @@ class PgRelay:
 
     def stop(self) -> None:
         self._stop.set()
+        with self._send_lock:
+            if self._send_conn is not None:
+                self._send_conn.close()
+                self._send_conn = None
 
     def notify(self, event: ev.DomainEvent) -> None:
         import psycopg

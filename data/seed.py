@@ -13,6 +13,7 @@ from data.settings import Settings
 from data.tables import AppointmentRow, DiagnosisRow, EncounterRow, PrescriptionRow
 from data.uow import SqlUnitOfWorkFactory
 from domain.model import Account, Actor, Role, WorkingHours, normalise_email
+from domain.schedule import generate_slots
 from domain.services import Services, SystemClock, check_password
 
 ADMIN = ("admin@healthsync.example", "admin-demo-2026")
@@ -65,6 +66,11 @@ PATIENTS = [
     ("Tomás Álvarez", "tomas@healthsync.example", "tomas-demo-2026", "1991-11-02"),
     ("Grace O'Neill", "grace@healthsync.example", "grace-demo-2026", "1957-02-28"),
 ]
+
+
+def services_hours(services: Services, doctor_id: int) -> list[WorkingHours]:
+    with services.uow(readonly=True) as uow:
+        return uow.doctors.hours(doctor_id)
 
 
 def _services(settings: Settings) -> Services:
@@ -120,6 +126,33 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str]] | None:
         free = [s for s, ok in services.slots(doctor.id, today + timedelta(days=1), 7) if ok]
         if free:
             services.book(actor, doctor.id, free[min(2 + i * 3, len(free) - 1)].start, "Follow-up visit")
+
+    # Dr. Okafor's day today, so the doctor's view has something to show: later slots are booked through
+    # the booking path; slots already past today are recorded as seen (fulfilled), as a finished morning is
+    okafor = doctors[0]
+    assert okafor.id is not None
+    now = services.clock.now()
+    todays_grid = generate_slots(okafor.id, services_hours(services, okafor.id), okafor.slot_minutes, today, 1, tz)
+    for i, slot in enumerate(todays_grid[1::6][: len(patients)]):
+        patient = patients[i]
+        assert patient.id is not None and patient.account_id is not None
+        if slot.start > now:
+            actor = Actor(patient.account_id, Role.PATIENT, patient_id=patient.id)
+            services.book(actor, okafor.id, slot.start, "Blood pressure check")
+        else:
+            with Session(engine) as s:
+                s.add(
+                    AppointmentRow(
+                        doctor_id=okafor.id,
+                        patient_id=patient.id,
+                        start_at=slot.start,
+                        end_at=slot.end,
+                        status="fulfilled",
+                        reason="Blood pressure check",
+                        created_at=slot.start - timedelta(days=3),
+                    )
+                )
+                s.commit()
 
     # some past visits with a medical record, as an import or a finished day would leave them
     history = [
