@@ -70,18 +70,3 @@ class AppointmentRow:
     async def _cancel(self) -> None:
         if self.on_cancel is not None:
             await self.on_cancel(self.dto)
-
-
-async def confirm(question: str, detail: str = "", ok: str = "Yes", cancel: str = "No") -> bool:
-    # attached to the page itself, so a live refresh of the list that opened it cannot delete it
-    with ui.context.client.content, ui.dialog() as dialog, ui.card().classes("p-5 gap-3 max-w-md"):
-        ui.label(question).classes("text-lg font-medium")
-        if detail:
-            ui.label(detail).classes("text-slate-600")
-        with ui.row().classes("w-full justify-end gap-2"):
-            ui.button(cancel, on_click=lambda: dialog.submit(False)).props("flat")
-            ui.button(ok, on_click=lambda: dialog.submit(True)).props("color=primary")
-    result = await dialog
-    if not dialog.is_deleted:
-        dialog.delete()
-    return bool(result)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from components.frame import frame, guard, notify_error, notify_ok
-from components.io import io
+from components.dialogs import form_dialog
+from components.frame import frame, guard, notify_error
+from components.io import hashing, io
 from components.live import coalesced, on_reconnect
 from data.queries import DepartmentDTO, DoctorDTO
-from domain.errors import DomainError
 from domain.model import Actor, Role
 from pages.context import AppContext
 
@@ -75,34 +75,15 @@ def register(ctx: AppContext) -> None:
             return actor
 
         async def edit(dept: DepartmentDTO | None) -> None:
-            client = ui.context.client  # the list that opened this may be redrawn live meanwhile
-            with client.content, ui.dialog() as dialog, ui.card().classes("p-5 gap-3 w-full max-w-md"):
-                ui.label("New department" if dept is None else "Edit department").classes("text-lg font-medium")
+            def fields() -> Callable[[], Awaitable[object]]:
                 name = ui.input("Name", value=dept.name if dept else "").props("maxlength=100").classes("w-full")
                 description = ui.textarea("Description", value=dept.description if dept else "").classes("w-full")
+                return lambda: io(
+                    ctx.services.save_department, actor, name.value, description.value, dept.id if dept else None
+                )
 
-                async def save() -> None:
-                    try:
-                        await io(
-                            ctx.services.save_department,
-                            actor,
-                            name.value,
-                            description.value,
-                            dept.id if dept else None,
-                        )
-                    except DomainError as error:
-                        notify_error(error.message)
-                        return
-                    dialog.submit(True)
-
-                with ui.row().classes("w-full justify-end gap-2"):
-                    ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat")
-                    ui.button("Save", on_click=save)
-            if await dialog:
-                notify_ok("Department saved.", client)
+            if await form_dialog("New department" if dept is None else "Edit department", fields, "Department saved."):
                 await redraw()
-            if not dialog.is_deleted:
-                dialog.delete()
 
         @ui.refreshable
         async def listing() -> None:
@@ -135,13 +116,12 @@ def register(ctx: AppContext) -> None:
         state = {"limit": PAGE_SIZE}
 
         async def edit(doc: DoctorDTO | None) -> None:
-            client = ui.context.client
             depts = await io(ctx.queries.departments)
             if not depts:
-                notify_error("Create a department first.", client)
+                notify_error("Create a department first.")
                 return
-            with client.content, ui.dialog() as dialog, ui.card().classes("p-5 gap-2 w-full max-w-md"):
-                ui.label("Onboard a doctor" if doc is None else "Edit doctor").classes("text-lg font-medium")
+
+            def fields() -> Callable[[], Awaitable[object]]:
                 name = ui.input("Full name", value=doc.name if doc else "").classes("w-full")
                 email = ui.input("Email", value=(doc.email or "") if doc else "").props("type=email").classes("w-full")
                 email.set_enabled(doc is None)
@@ -149,36 +129,23 @@ def register(ctx: AppContext) -> None:
                 dept = ui.select(
                     {d.id: d.name for d in depts}, value=doc.department_id if doc else None, label="Department"
                 ).classes("w-full")
+                if doc is not None:
+                    return lambda: io(
+                        ctx.services.update_doctor, actor, doc.id, name.value, specialty.value, dept.value
+                    )
                 password = ui.input("Initial password (at least 8 characters)", password=True).classes("w-full")
-                password.visible = doc is None
+                return lambda: hashing(
+                    ctx.services.onboard_doctor,
+                    actor,
+                    name.value,
+                    email.value,
+                    specialty.value,
+                    dept.value,
+                    password.value,
+                )
 
-                async def save() -> None:
-                    try:
-                        if doc is None:
-                            await io(
-                                ctx.services.onboard_doctor,
-                                actor,
-                                name.value,
-                                email.value,
-                                specialty.value,
-                                dept.value,
-                                password.value,
-                            )
-                        else:
-                            await io(ctx.services.update_doctor, actor, doc.id, name.value, specialty.value, dept.value)
-                    except DomainError as error:
-                        notify_error(error.message)
-                        return
-                    dialog.submit(True)
-
-                with ui.row().classes("w-full justify-end gap-2"):
-                    ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat")
-                    ui.button("Save", on_click=save)
-            if await dialog:
-                notify_ok("Doctor saved.", client)
+            if await form_dialog("Onboard a doctor" if doc is None else "Edit doctor", fields, "Doctor saved."):
                 await redraw()
-            if not dialog.is_deleted:
-                dialog.delete()
 
         @ui.refreshable
         async def listing() -> None:

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from components.appointment_card import AppointmentRow, confirm
+from components.appointment_card import AppointmentRow
+from components.dialogs import confirm
 from components.frame import frame, guard, notify_error, notify_ok
 from components.io import io
 from components.live import on_reconnect

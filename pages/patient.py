@@ -7,7 +7,8 @@ import re
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from components.appointment_card import AppointmentRow, confirm
+from components.appointment_card import AppointmentRow
+from components.dialogs import confirm
 from components.frame import fmt_day, fmt_when, frame, guard, notify_error, notify_ok, parse_id
 from components.io import io
 from components.live import coalesced, on_reconnect
