@@ -12,6 +12,7 @@ from components.dialogs import confirm
 from components.frame import frame, guard, notify_error, notify_ok
 from components.io import io
 from components.live import on_reconnect
+from data.queries import AppointmentDTO
 from domain import events as ev
 from domain.errors import DomainError, ValidationError
 from domain.model import TIME_RE, WEEKDAY_NAMES, Actor, Role, WorkingHours, parse_clock_time
@@ -40,7 +41,7 @@ def register(ctx: AppContext) -> None:
         shown = _parse_day(day, today)
         rows: dict[int, AppointmentRow] = {}
 
-        async def on_cancel(dto) -> None:  # type: ignore[no-untyped-def]
+        async def on_cancel(dto: AppointmentDTO) -> None:
             if not await confirm("Cancel this appointment?", f"{dto.patient}", ok="Cancel it", cancel="Keep"):
                 return
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from nicegui import ui
 from nicegui.testing import User
@@ -10,7 +11,7 @@ from nicegui.testing import User
 from tests.ui.conftest import ADMIN_LOGIN, login
 
 
-async def until(check, seconds: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+async def until(check: Callable[[], bool], seconds: float = 10.0) -> None:
     for _ in range(int(seconds / 0.05)):
         if check():
             return
