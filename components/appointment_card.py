@@ -32,8 +32,9 @@ class AppointmentRow:
         tz: ZoneInfo,
         show: str,
         on_cancel: Callable[[AppointmentDTO], Awaitable[None]] | None = None,
+        move_to: Callable[[AppointmentDTO], str] | None = None,
     ) -> None:
-        self.tz, self.show, self.on_cancel = tz, show, on_cancel
+        self.tz, self.show, self.on_cancel, self.move_to = tz, show, on_cancel, move_to
         with ui.card().classes("w-full p-3").mark(f"appointment-{dto.id}") as self.card:
             with ui.row().classes("w-full items-center gap-x-3 gap-y-1 no-wrap"):
                 with ui.column().classes("gap-0 shrink-0"):
@@ -43,6 +44,11 @@ class AppointmentRow:
                 with ui.column().classes("gap-0 grow min-w-0"):
                     self.who = ui.label().classes("font-medium break-words")
                     self.detail = ui.label().classes("text-sm text-slate-600 break-words")
+                self.move_button = ui.button(icon="edit_calendar", on_click=self._move).props(
+                    "flat round color=primary aria-label='Move to another time'"
+                )
+                self.move_button.mark(f"move-{dto.id}")
+                self.move_button.tooltip("Move to another time")
                 self.cancel_button = ui.button(icon="event_busy", on_click=self._cancel).props(
                     "flat round color=negative aria-label=Cancel"
                 )
@@ -65,7 +71,13 @@ class AppointmentRow:
         self.card.classes(remove="opacity-60")
         if dto.status in ("cancelled", "noshow", "entered-in-error"):
             self.card.classes("opacity-60")
-        self.cancel_button.visible = self.on_cancel is not None and dto.status in ("booked", "pending")
+        changeable = dto.status in ("booked", "pending")
+        self.cancel_button.visible = self.on_cancel is not None and changeable
+        self.move_button.visible = self.move_to is not None and changeable
+
+    def _move(self) -> None:
+        if self.move_to is not None:
+            ui.navigate.to(self.move_to(self.dto))
 
     async def _cancel(self) -> None:
         if self.on_cancel is not None:

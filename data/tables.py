@@ -93,6 +93,7 @@ class AppointmentRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_ts())
     cancelled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     cancel_reason: str = Field(default="", max_length=500)
+    rescheduled_from_id: int | None = Field(default=None, foreign_key="appointment.id")
     fhir_id: str | None = Field(default=None, max_length=64, unique=True)
 
 

@@ -246,10 +246,15 @@ class AppointmentRepo(_Repo):
             created_at=ensure_aware(row.created_at),
             cancelled_at=_maybe_aware(row.cancelled_at),
             cancel_reason=row.cancel_reason,
+            rescheduled_from=row.rescheduled_from_id,
         )
 
-    def get(self, appointment_id: int) -> Appointment | None:
-        row = self.s.get(AppointmentRow, appointment_id)
+    def get(self, appointment_id: int, for_update: bool = False) -> Appointment | None:
+        if for_update:  # Postgres: a row lock, so a concurrent change waits and then sees this one's result
+            query = select(AppointmentRow).where(AppointmentRow.id == appointment_id).with_for_update()
+            row = self.s.exec(query.execution_options(populate_existing=True)).first()
+        else:
+            row = self.s.get(AppointmentRow, appointment_id)
         return self._to(row) if row else None
 
     def add(self, appointment: Appointment) -> Appointment:
@@ -261,6 +266,7 @@ class AppointmentRepo(_Repo):
             status=appointment.status.value,
             reason=appointment.reason,
             created_at=_utc(appointment.created_at),
+            rescheduled_from_id=appointment.rescheduled_from,
         )
         try:
             with self.s.begin_nested():

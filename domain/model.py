@@ -180,6 +180,7 @@ class Appointment:
     created_at: datetime = field(default_factory=utcnow)
     cancelled_at: datetime | None = None
     cancel_reason: str = ""
+    rescheduled_from: int | None = None  # the appointment this one replaced
 
     @property
     def is_active(self) -> bool:

@@ -39,7 +39,10 @@ class PatientRepo(Protocol):
 
 
 class AppointmentRepo(Protocol):
-    def get(self, appointment_id: int) -> Appointment | None: ...
+    def get(self, appointment_id: int, for_update: bool = False) -> Appointment | None:
+        """for_update: read the committed row and lock it until the end of the transaction."""
+        ...
+
     def add(self, appointment: Appointment) -> Appointment:
         """Insert; raises SlotTaken when the database refuses a second active appointment."""
         ...

@@ -242,33 +242,41 @@ class Services:
             out.append((slot, not busy))
         return out
 
-    def book(self, actor: Actor, doctor_id: int, start: datetime, reason: str = "") -> Appointment:
-        actor.require(Role.PATIENT)
-        if actor.patient_id is None:
-            raise NotAllowed("Only patients can book appointments.")
+    def _check_window(self, start: datetime) -> datetime:
         start = ensure_aware(start).astimezone(UTC)
         now = self.clock.now()
         if start <= now:
             raise ValidationError("This time has already passed. Please pick a later slot.")
         if start > now + timedelta(days=BOOKING_HORIZON_DAYS):
             raise ValidationError(f"Appointments can be booked at most {BOOKING_HORIZON_DAYS} days ahead.")
+        return start
+
+    def _claim_slot(self, uow: UnitOfWork, patient_id: int, doctor: Doctor, start: datetime) -> Slot:
+        """The slot at `start` if it is on the doctor's grid, free, and the patient is free then."""
+        assert doctor.id is not None
         local_day = start.astimezone(self.tz).date()
+        grid = generate_slots(doctor.id, uow.doctors.hours(doctor.id), doctor.slot_minutes, local_day, 1, self.tz)
+        slot = next((s for s in grid if s.start == start), None)
+        if slot is None:
+            raise ValidationError("The doctor does not see patients at this time. Please pick a slot from the list.")
+        uow.lock_for_booking(doctor.id, patient_id)
+        if uow.appointments.active_for_doctor(doctor.id, slot.start, slot.end):
+            raise SlotTaken()
+        if uow.appointments.active_for_patient(patient_id, slot.start, slot.end):
+            raise Conflict("You already have an appointment at this time.")
+        return slot
+
+    def book(self, actor: Actor, doctor_id: int, start: datetime, reason: str = "") -> Appointment:
+        actor.require(Role.PATIENT)
+        if actor.patient_id is None:
+            raise NotAllowed("Only patients can book appointments.")
+        start = self._check_window(start)
         with self.uow() as uow:
             self._still_active(uow, actor)
             doctor = uow.doctors.get(doctor_id)
             if doctor is None or doctor.id is None:
                 raise NotFound("This doctor does not exist.")
-            grid = generate_slots(doctor.id, uow.doctors.hours(doctor.id), doctor.slot_minutes, local_day, 1, self.tz)
-            slot = next((s for s in grid if s.start == start), None)
-            if slot is None:
-                raise ValidationError(
-                    "The doctor does not see patients at this time. Please pick a slot from the list."
-                )
-            uow.lock_for_booking(doctor.id, actor.patient_id)
-            if uow.appointments.active_for_doctor(doctor.id, slot.start, slot.end):
-                raise SlotTaken()
-            if uow.appointments.active_for_patient(actor.patient_id, slot.start, slot.end):
-                raise Conflict("You already have an appointment at this time.")
+            slot = self._claim_slot(uow, actor.patient_id, doctor, start)
             appointment = uow.appointments.add(
                 Appointment(
                     doctor_id=doctor.id,
@@ -277,7 +285,7 @@ class Services:
                     end=slot.end,
                     status=AppointmentStatus.BOOKED,
                     reason=(reason or "").strip()[:500],
-                    created_at=now,
+                    created_at=self.clock.now(),
                 )
             )
             assert appointment.id is not None
@@ -285,11 +293,51 @@ class Services:
             uow.commit()
             return appointment
 
+    def reschedule(self, actor: Actor, appointment_id: int, new_start: datetime) -> Appointment:
+        """Move an own appointment to another time of the same doctor, in one transaction: the old one is
+        cancelled (linked from the new one) only if the new slot can be had; a repeated or stale request
+        finds the old one no longer booked and is refused."""
+        actor.require(Role.PATIENT)
+        new_start = self._check_window(new_start)
+        now = self.clock.now()
+        with self.uow() as uow:
+            self._still_active(uow, actor)
+            old = uow.appointments.get(appointment_id, for_update=True)
+            if old is None or old.patient_id != actor.patient_id or actor.patient_id is None:
+                raise NotFound("This appointment does not exist.")
+            if old.status not in (AppointmentStatus.PENDING, AppointmentStatus.BOOKED):
+                raise ValidationError(f"This appointment is {old.status.value} and can no longer be moved.")
+            if old.start == new_start:
+                raise ValidationError("That is the time you already have.")
+            doctor = uow.doctors.get(old.doctor_id)
+            if doctor is None or doctor.id is None:
+                raise NotFound("This doctor does not exist.")
+            old.cancel(actor, now, "Rescheduled by the patient")
+            uow.appointments.save(old)  # frees the old slot inside this transaction only
+            slot = self._claim_slot(uow, actor.patient_id, doctor, new_start)
+            new = uow.appointments.add(
+                Appointment(
+                    doctor_id=doctor.id,
+                    patient_id=actor.patient_id,
+                    start=slot.start,
+                    end=slot.end,
+                    status=AppointmentStatus.BOOKED,
+                    reason=old.reason,
+                    created_at=now,
+                    rescheduled_from=old.id,
+                )
+            )
+            assert old.id is not None and new.id is not None
+            uow.record(events.AppointmentCancelled(old.id, old.doctor_id, old.patient_id, old.start, old.end))
+            uow.record(events.SlotBooked(new.id, doctor.id, actor.patient_id, slot.start, slot.end))
+            uow.commit()
+            return new
+
     def cancel(self, actor: Actor, appointment_id: int, reason: str = "") -> Appointment:
         actor.require(Role.PATIENT, Role.DOCTOR, Role.ADMIN)
         with self.uow() as uow:
             self._still_active(uow, actor)
-            appointment = uow.appointments.get(appointment_id)
+            appointment = uow.appointments.get(appointment_id, for_update=True)
             if appointment is None or (actor.role == Role.PATIENT and appointment.patient_id != actor.patient_id):
                 raise NotFound("This appointment does not exist.")
             appointment.cancel(actor, self.clock.now(), reason)

@@ -23,6 +23,10 @@ PAGE_SIZE = 20
 SEMANTIC_TAG = re.compile(r"\s*\((disorder|finding|situation|morphologic abnormality|person|procedure)\)$")
 
 
+def move_url(dto: AppointmentDTO) -> str:
+    return f"/patient/doctors/{dto.doctor_id}?move={dto.id}"
+
+
 def specialty_line(specialty: str, department: str) -> str:
     return specialty if specialty.casefold() == department.casefold() else f"{specialty} · {department}"
 
@@ -50,7 +54,7 @@ def register(ctx: AppContext) -> None:
         return True
 
     @ui.page("/patient")
-    async def my_appointments(booked: str = "") -> RedirectResponse | None:
+    async def my_appointments(booked: str = "", moved: str = "") -> RedirectResponse | None:
         actor = await guard(ctx, "/patient", Role.PATIENT)
         if not isinstance(actor, Actor):
             return actor
@@ -71,7 +75,7 @@ def register(ctx: AppContext) -> None:
                     ui.label("You have no upcoming appointments.")
                     ui.button("Find a doctor", icon="search", on_click=lambda: ui.navigate.to("/patient/doctors"))
             for dto in upcoming:
-                AppointmentRow(dto, ctx.tz, show="doctor", on_cancel=on_cancel)
+                AppointmentRow(dto, ctx.tz, show="doctor", on_cancel=on_cancel, move_to=move_url)
             if past:
                 ui.label("Recent and cancelled").classes("text-lg font-medium mt-4")
                 for dto in past:
@@ -86,7 +90,7 @@ def register(ctx: AppContext) -> None:
         if booked_id is not None:  # confirmation after the booking page handed over
             dto = await io(ctx.queries.appointment, booked_id)
             if dto is not None and dto.patient_id == patient_id:
-                notify_ok(f"Booked: {dto.doctor}, {fmt_when(dto.start, ctx.tz)}")
+                notify_ok(f"{'Moved to' if moved else 'Booked:'} {dto.doctor}, {fmt_when(dto.start, ctx.tz)}")
         return None
 
     @ui.page("/patient/doctors")
@@ -141,13 +145,20 @@ def register(ctx: AppContext) -> None:
         return None
 
     @ui.page("/patient/doctors/{doctor_ref}")
-    async def book_page(doctor_ref: str) -> RedirectResponse | None:
+    async def book_page(doctor_ref: str, move: str = "") -> RedirectResponse | None:
         actor = await guard(ctx, "/patient/doctors", Role.PATIENT)
         if not isinstance(actor, Actor):
             return actor
         doctor_id = parse_id(doctor_ref)
         doctor = await io(ctx.queries.doctor, doctor_id) if doctor_id is not None else None
-        with frame(ctx, actor, "Book an appointment"):
+        # ?move=<id>: pick a new time for an own, still booked appointment with this doctor
+        move_id = parse_id(move)
+        moving = await io(ctx.queries.appointment, move_id) if move_id is not None else None
+        if moving is not None and (
+            moving.patient_id != actor.patient_id or moving.doctor_id != doctor_id or moving.status != "booked"
+        ):
+            moving = None
+        with frame(ctx, actor, "Move an appointment" if moving else "Book an appointment"):
             if doctor is None or not doctor.bookable:
                 text = "This doctor does not exist." if doctor is None else "This doctor does not take online bookings."
                 ui.label(text).classes("text-slate-600")
@@ -161,15 +172,24 @@ def register(ctx: AppContext) -> None:
                 ui.label("Times are shown in the hospital's time zone and update live.").classes(
                     "text-sm text-slate-500"
                 )
+            if moving is not None:
+                with ui.card().classes("w-full p-3 bg-sky-50").props("flat bordered"):
+                    ui.label(
+                        f"You are moving your appointment of {fmt_when(moving.start, ctx.tz)}. Pick the new time; "
+                        "the old one is given up only when the new one is yours."
+                    )
 
             chosen: dict[str, Slot] = {}
             with ui.dialog() as dialog, ui.card().classes("p-5 gap-3 w-full max-w-md"):
-                ui.label("Book this time?").classes("text-lg font-medium")
+                ui.label("Move to this time?" if moving else "Book this time?").classes("text-lg font-medium")
                 when = ui.label()
                 reason = ui.input("Reason for the visit (optional)").props("maxlength=500").classes("w-full")
+                reason.visible = moving is None  # a move keeps the reason given at booking
                 with ui.row().classes("w-full justify-end gap-2"):
                     ui.button("Back", on_click=lambda: dialog.submit(False)).props("flat")
-                    ui.button("Book", on_click=lambda: dialog.submit(True)).props('data-testid="confirm-book"')
+                    ui.button("Move" if moving else "Book", on_click=lambda: dialog.submit(True)).props(
+                        'data-testid="confirm-book"'
+                    )
 
             async def pick(slot: Slot) -> None:
                 if dialog.value or "slot" in chosen:
@@ -185,7 +205,10 @@ def register(ctx: AppContext) -> None:
 
             async def book(slot: Slot) -> None:
                 try:
-                    appointment = await io(ctx.services.book, actor, doctor.id, slot.start, reason.value or "")
+                    if moving is not None:
+                        appointment = await io(ctx.services.reschedule, actor, moving.id, slot.start)
+                    else:
+                        appointment = await io(ctx.services.book, actor, doctor.id, slot.start, reason.value or "")
                 except SlotTaken as error:
                     grid.mark(slot.start, free=False)
                     notify_error(error.message)
@@ -193,7 +216,7 @@ def register(ctx: AppContext) -> None:
                 except DomainError as error:
                     notify_error(error.message)
                     return
-                ui.navigate.to(f"/patient?booked={appointment.id}")
+                ui.navigate.to(f"/patient?booked={appointment.id}" + ("&moved=1" if moving else ""))
 
             today = ctx.services.clock.today()
             grid = SlotGrid(ctx, doctor.id, today, GRID_DAYS, pick)

@@ -153,7 +153,7 @@ class FakeAppointmentRepo:
             ):
                 raise SlotTaken()
 
-    def get(self, appointment_id: int) -> Appointment | None:
+    def get(self, appointment_id: int, for_update: bool = False) -> Appointment | None:
         return copy.deepcopy(self.t.appointments.get(appointment_id))
 
     def add(self, appointment: Appointment) -> Appointment:

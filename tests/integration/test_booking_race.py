@@ -138,3 +138,27 @@ def test_one_patient_racing_for_overlapping_slots_with_ten_doctors_gets_one(svc,
     rows = active_rows(engine)
     assert len(rows) == 3
     assert {r[1] for r in rows} == {patient.patient_id}
+
+
+def test_the_same_reschedule_sent_many_times_at_once_moves_the_appointment_once(
+    svc: Services, admin: Actor, engine: Engine
+) -> None:
+    (doctor_id,) = make_doctors(svc, admin, [15])
+    (patient,) = make_patients(svc, 1)
+    old = svc.book(patient, doctor_id, monday(9))
+    assert old.id is not None
+    targets = [monday(10, 15 * i) for i in range(4)] + [monday(11, 15 * i) for i in range(4)]
+    outcomes = race([partial(svc.reschedule, patient, old.id, t) for t in targets])
+
+    assert outcomes[BOOKED] == 1, outcomes
+    assert sum(outcomes.values()) == len(targets)
+    assert all(k == BOOKED or "can no longer be moved" in k for k in outcomes), outcomes
+    rows = active_rows(engine)
+    assert len(rows) == 1 and rows[0][0] == doctor_id  # one active appointment: the moved one
+    assert svc.book(make_patients_named(svc, "Other")[0], doctor_id, monday(9)).start == monday(9)  # A is free
+
+
+def make_patients_named(svc: Services, name: str) -> list[Actor]:
+    patient = svc.register_patient(name, f"{name.lower()}@mail.test", "patientpass", "1980-01-01")
+    assert patient.account_id is not None
+    return [svc.actor_for(patient.account_id)]

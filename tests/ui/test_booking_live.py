@@ -160,3 +160,32 @@ async def test_cancelling_frees_the_slot_for_others(user: User, create_user, que
     await user.should_see("Cancel this appointment?")
     user.find(kind=ui.button, content="Cancel appointment").click()
     await eventually(lambda: slot_buttons(watcher)[marker].enabled)
+
+
+async def test_moving_an_appointment_frees_the_old_time_and_takes_the_new_one_live(
+    user: User, create_user, queries, demo_db: str
+) -> None:
+    doc = doctor_id(queries, DOCTORS[0][0])
+    watcher = create_user()
+    await sign_in(watcher, OTHER_PATIENT_LOGIN[0], demo_db)
+    await watcher.open(f"/patient/doctors/{doc}")
+    await sign_in(user, PATIENT_LOGIN[0], demo_db)
+    await user.open(f"/patient/doctors/{doc}")
+    old_marker = await book_first_free(user)
+    await user.should_see("Upcoming", retries=50)
+    patient = queries.patients(search=PATIENT_LOGIN[0]).items[0]
+    old = max(queries.patient_appointments(patient.id, datetime.now(UTC), upcoming=True), key=lambda a: a.id)
+
+    user.find(marker=f"move-{old.id}").click()
+    await user.should_see("You are moving your appointment", retries=50)
+    new_marker = sorted(m for m, b in slot_buttons(user).items() if b.enabled and m > old_marker)[0]
+    user.find(marker=new_marker).click()
+    await dialog_open(user)
+    user.find(kind=ui.button, content="Move").click()
+    await notified(user, "Moved to")
+    await eventually(
+        lambda: slot_buttons(watcher)[old_marker].enabled and not slot_buttons(watcher)[new_marker].enabled
+    )
+    upcoming = queries.patient_appointments(patient.id, datetime.now(UTC), upcoming=True)
+    assert old.id not in {a.id for a in upcoming}
+    assert queries.appointment(old.id).status == "cancelled"
