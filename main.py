@@ -42,7 +42,7 @@ def build(settings: Settings):  # type: ignore[no-untyped-def]
         services=services,
         queries=Queries(engine),
         live=live,
-        login_tokens=OneTimeTokens(settings.storage_secret, "sign-in", max_age=60),
+        login_tokens=OneTimeTokens("sign-in", max_age=60),  # a random key per process, never a configured one
     )
     for module in (auth, patient, doctor, admin):
         module.register(ctx)
@@ -55,6 +55,7 @@ def build(settings: Settings):  # type: ignore[no-untyped-def]
             return JSONResponse({"status": "error", "database": f"unreachable ({reason})"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    app.state.healthsync = ctx  # for tests and admin tooling inside the process
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
 
     async def on_startup() -> None:

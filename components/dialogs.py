@@ -31,13 +31,19 @@ async def form_dialog(title: str, fields: Callable[[], Callable[[], Awaitable[ob
     with client.content, ui.dialog() as dialog, ui.card().classes("p-5 gap-2 w-full max-w-md"):
         ui.label(title).classes("text-lg font-medium")
         command = fields()
+        busy = {"saving": False}
 
         async def save() -> None:
+            if busy["saving"]:
+                return  # a double click saves once
+            busy["saving"] = True
             try:
                 await command()
             except DomainError as error:
                 notify_error(error.message, client)
                 return
+            finally:
+                busy["saving"] = False
             dialog.submit(True)
 
         with ui.row().classes("w-full justify-end gap-2"):

@@ -26,43 +26,48 @@ class Argon2Hasher:
 
 
 class OneTimeTokens:
-    """Signed, expiring, single-use tokens (itsdangerous), one salt per purpose.
+    """Signed, expiring, single-use tokens (itsdangerous), one salt per purpose, bound to a browser session.
 
     Used to finish a sign-in over plain HTTP, so the session id can be rotated (no session fixation).
-    Spent nonces are remembered in memory until they expire; this instance is the one that issued them
-    (sticky sessions), so that is enough."""
+    `secret` should be random per process (the default): these tokens live for seconds on the instance that
+    issued them (sticky sessions), and a configured or public secret must never let anyone mint a sign-in.
+    The binding (the issuing browser's session id) stops a token being used in another browser. Spent
+    nonces are remembered in memory until they expire."""
 
-    def __init__(self, secret: str, purpose: str, max_age: int) -> None:
-        self._serializer = URLSafeTimedSerializer(secret, salt=f"healthsync-{purpose}")
+    def __init__(self, purpose: str, max_age: int, secret: str | None = None) -> None:
+        self._serializer = URLSafeTimedSerializer(secret or secrets.token_urlsafe(32), salt=f"healthsync-{purpose}")
         self.max_age = max_age
         self._spent: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def issue(self, value: int) -> str:
-        return self._serializer.dumps({"v": value, "n": secrets.token_urlsafe(16)})
+    def issue(self, value: int, binding: str) -> str:
+        return self._serializer.dumps({"v": value, "n": secrets.token_urlsafe(16), "b": binding})
 
-    def peek(self, token: str) -> int | None:
-        """The value, if the token is valid and unspent (does not spend it)."""
+    def _load(self, token: str, binding: str) -> dict | None:
         try:
             data = self._serializer.loads(token, max_age=self.max_age)
         except (BadSignature, SignatureExpired):
             return None
-        if not isinstance(data, dict) or not isinstance(data.get("v"), int):
+        if not isinstance(data, dict) or not isinstance(data.get("v"), int) or data.get("b") != binding:
             return None
         with self._lock:
             if data.get("n") in self._spent:
                 return None
-        return int(data["v"])
+        return data
 
-    def spend(self, token: str) -> int | None:
-        value = self.peek(token)
-        if value is None:
+    def peek(self, token: str, binding: str) -> int | None:
+        """The value, if the token is valid, unspent and bound to `binding` (does not spend it)."""
+        data = self._load(token, binding)
+        return int(data["v"]) if data else None
+
+    def spend(self, token: str, binding: str) -> int | None:
+        data = self._load(token, binding)
+        if data is None:
             return None
-        nonce = self._serializer.loads(token, max_age=self.max_age)["n"]
         now = time.monotonic()
         with self._lock:
-            if nonce in self._spent:
+            if data["n"] in self._spent:
                 return None
             self._spent = {n: t for n, t in self._spent.items() if t > now}
-            self._spent[nonce] = now + self.max_age + 1
-        return value
+            self._spent[data["n"]] = now + self.max_age + 1
+        return int(data["v"])

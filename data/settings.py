@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _secret(self) -> Settings:
         if not self.storage_secret:
+            if self.host not in ("127.0.0.1", "localhost", "::1"):
+                raise ValueError(
+                    "HEALTHSYNC_STORAGE_SECRET must be set when serving beyond this machine "
+                    f"(HEALTHSYNC_HOST={self.host}): the development secret is public."
+                )
             if self.mode == "production":
                 raise ValueError(
                     "HEALTHSYNC_STORAGE_SECRET must be set in production mode: it signs every browser session. "

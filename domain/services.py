@@ -130,7 +130,9 @@ class Services:
     ) -> Department:
         actor.require(Role.ADMIN)
         name = require_text(name, "Department name", 100)
-        description = (description or "").strip()[:1000]
+        description = (description or "").strip()
+        if len(description) > 1000:
+            raise ValidationError("The description is too long (at most 1000 characters).")
         with self.uow() as uow:
             self._still_active(uow, actor)
             same = uow.departments.by_name(name)

@@ -77,7 +77,8 @@ def register(ctx: AppContext) -> None:
         async def edit(dept: DepartmentDTO | None) -> None:
             def fields() -> Callable[[], Awaitable[object]]:
                 name = ui.input("Name", value=dept.name if dept else "").props("maxlength=100").classes("w-full")
-                description = ui.textarea("Description", value=dept.description if dept else "").classes("w-full")
+                description = ui.textarea("Description", value=dept.description if dept else "")
+                description.props("maxlength=1000 counter").classes("w-full")
                 return lambda: io(
                     ctx.services.save_department, actor, name.value, description.value, dept.id if dept else None
                 )

@@ -82,22 +82,30 @@ def register(ctx: AppContext) -> None:
         return RedirectResponse("/login", status_code=303)
 
     def finish_url(account_id: int, target: str) -> str:
-        token = ctx.login_tokens.issue(account_id)
+        # bound to this browser's session: a captured link cannot sign another browser in
+        request = ui.context.client.request
+        token = ctx.login_tokens.issue(account_id, binding=request.session.get("id", "") if request else "")
         return f"/auth/session?{urlencode({'token': token, 'next': target})}"
 
     # Sign-in ends over plain HTTP so the session id can be rotated: whoever knew (or planted) the
-    # anonymous session id gains nothing. Step 1 rotates the id; step 2 runs under the new id and stores
-    # the account id there. The token is signed, expires in a minute and works once.
+    # anonymous session id gains nothing. Step 1 checks the token against the session that asked for it and
+    # rotates the id; step 2 runs under the new id, which step 1 marked, and stores the account id there.
+    # The token is signed with a per-process random key, expires in a minute and works once.
     @app.get("/auth/session", include_in_schema=False)
     def auth_session(request: Request, token: str = "", next: str = "/") -> RedirectResponse:  # noqa: A002
-        if ctx.login_tokens.peek(token) is None:
+        old_id = request.session.get("id", "")
+        if ctx.login_tokens.peek(token, binding=old_id) is None:
             return RedirectResponse("/login", status_code=303)
         request.session["id"] = str(uuid.uuid4())
-        return RedirectResponse(f"/auth/complete?{urlencode({'token': token, 'next': next})}", status_code=303)
+        request.session["sign_in"] = {"token": token, "binding": old_id}
+        return RedirectResponse(f"/auth/complete?{urlencode({'next': next})}", status_code=303)
 
     @ui.page("/auth/complete")
-    def auth_complete(token: str = "", next: str = "/") -> RedirectResponse:  # noqa: A002
-        account_id = ctx.login_tokens.spend(token)
+    def auth_complete(request: Request, next: str = "/") -> RedirectResponse:  # noqa: A002
+        pending = request.session.pop("sign_in", None)  # only step 1 puts it there
+        account_id = None
+        if isinstance(pending, dict):
+            account_id = ctx.login_tokens.spend(str(pending.get("token")), binding=str(pending.get("binding")))
         if account_id is None:
             return RedirectResponse("/login", status_code=303)
         app.storage.user.clear()

@@ -23,10 +23,12 @@ WEEKDAYS = WEEKDAY_NAMES
 
 
 def _parse_day(raw: str | None, fallback: date) -> date:
+    """A day from the URL; anything unreadable or absurdly far away shows today instead."""
     try:
-        return date.fromisoformat(raw) if raw else fallback
+        day = date.fromisoformat(raw) if raw else fallback
     except ValueError:
         return fallback
+    return day if abs((day - fallback).days) <= 3660 else fallback
 
 
 def register(ctx: AppContext) -> None:

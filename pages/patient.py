@@ -94,7 +94,7 @@ def register(ctx: AppContext) -> None:
         return None
 
     @ui.page("/patient/doctors")
-    async def find_doctor(q: str = "", department: int | None = None) -> RedirectResponse | None:
+    async def find_doctor(q: str = "", department: str = "") -> RedirectResponse | None:
         actor = await guard(ctx, "/patient/doctors", Role.PATIENT)
         if not isinstance(actor, Actor):
             return actor
@@ -137,7 +137,9 @@ def register(ctx: AppContext) -> None:
                     .classes("grow min-w-[14rem]")
                 )
                 options = {None: "All departments"} | {d.id: d.name for d in departments}
-                dept = ui.select(options, value=department if department in options else None, label="Department")
+                dept = ui.select(
+                    options, value=parse_id(department) if parse_id(department) in options else None, label="Department"
+                )
                 dept.classes("min-w-[12rem]")
             search.on_value_change(reset_and_search)
             dept.on_value_change(reset_and_search)

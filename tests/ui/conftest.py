@@ -77,14 +77,17 @@ async def sign_in(user: User, email: str, demo_db: str) -> None:
     For tests with several simulated users at once: the simulation patches ui.navigate globally to the
     user who acted last, so a form submitted by one user can navigate another one. The form itself is
     covered by the single-user tests in test_auth.py."""
+    from nicegui import app
     from sqlalchemy import text
-
-    from data.security import OneTimeTokens
 
     engine = make_engine(demo_db)
     with engine.connect() as conn:
         account_id = conn.execute(text("SELECT id FROM account WHERE email = :e"), {"e": email}).scalar_one()
     engine.dispose()
-    token = OneTimeTokens(Settings().storage_secret, "sign-in", max_age=60).issue(account_id)
+    await user.open("/login")  # the browser gets its session; the token is bound to it
+    client = user.client
+    assert client is not None and client.request is not None
+    session_id = client.request.session["id"]
+    token = app.state.healthsync.login_tokens.issue(account_id, binding=session_id)
     await user.open(f"/auth/session?token={token}&next=/")
     await user.should_see("Sign out")

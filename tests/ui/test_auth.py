@@ -120,3 +120,38 @@ async def test_an_unexpected_failure_is_told_to_the_user_and_changes_nothing(
     assert again.status == "booked"
     assert any("database went away" in r.getMessage() or r.exc_info for r in caplog.records)  # and it was logged
     caplog.clear()  # the expected error log is this test's subject, not a failure of the page
+
+
+async def test_a_sign_in_link_cannot_be_forged_moved_or_skipped(user: User, create_user, demo_db: str) -> None:
+    from itsdangerous import URLSafeTimedSerializer
+    from nicegui import app
+
+    from data.settings import DEV_SECRET
+
+    # forged with the public development secret: no sign-in
+    forged = URLSafeTimedSerializer(DEV_SECRET, salt="healthsync-sign-in").dumps({"v": 1, "n": "x", "b": ""})
+    await user.open(f"/auth/session?token={forged}&next=/admin")
+    await user.should_see("Welcome to HealthSync")
+
+    # a real token issued to another browser's session: refused here
+    other = create_user()
+    await other.open("/login")
+    assert other.client is not None and other.client.request is not None
+    theirs = app.state.healthsync.login_tokens.issue(1, binding=other.client.request.session["id"])
+    await user.open(f"/auth/session?token={theirs}&next=/admin")
+    await user.should_see("Welcome to HealthSync")
+
+    # step 2 on its own, without the rotation of step 1: refused
+    await user.open("/auth/complete?next=/admin")
+    await user.should_see("Welcome to HealthSync")
+
+
+def test_the_development_secret_is_refused_beyond_loopback() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from data.settings import Settings
+
+    with pytest.raises(ValidationError, match="must be set when serving beyond this machine"):
+        Settings(host="0.0.0.0", storage_secret="")  # noqa: S104
+    assert Settings(host="0.0.0.0", storage_secret="a-real-secret-of-enough-length").host == "0.0.0.0"  # noqa: S104

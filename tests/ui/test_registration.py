@@ -51,3 +51,18 @@ async def test_registered_patient_is_signed_in_and_can_search(user: User, querie
     await user.should_see("Find a doctor")
     found = queries.patients(search="ada@example.org")
     assert [p.name for p in found.items] == ["Ada O'Connor"]
+
+
+async def test_odd_urls_show_pages_not_errors(user: User) -> None:
+    from tests.ui.conftest import DOCTOR_LOGIN, login
+
+    await login(user, *PATIENT_LOGIN)
+    for path in ["/patient/doctors/abc", "/patient/doctors/9223372036854775808", "/patient/doctors?department=abc",
+                 "/patient/history?page=1000000000000000000", "/patient/appointments/-1"]:  # fmt: skip
+        await user.open(path)
+        await user.should_see("Sign out")
+    await user.open("/logout")
+    await login(user, *DOCTOR_LOGIN)
+    for day in ["9999-12-31", "0001-01-01", "not-a-date"]:
+        await user.open(f"/doctor?day={day}")
+        await user.should_see(marker="day-summary")
