@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import os
 import sys
+from datetime import timedelta
 
 from pydantic import ValidationError
 
@@ -36,7 +37,13 @@ def build(settings: Settings):  # type: ignore[no-untyped-def]
     bus = MessageBus()
     live = LiveBridge()
     bus.subscribe(live.publish)
-    services = Services(SqlUnitOfWorkFactory(engine, bus), Argon2Hasher(), SystemClock(settings.tz), settings.tz)
+    services = Services(
+        SqlUnitOfWorkFactory(engine, bus),
+        Argon2Hasher(),
+        SystemClock(settings.tz),
+        settings.tz,
+        cancel_cutoff=timedelta(hours=settings.cancel_cutoff_hours),
+    )
     ctx = AppContext(
         settings=settings,
         services=services,

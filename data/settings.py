@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     storage_secret: str = ""
     timezone: str = "Europe/Berlin"
     reconnect_timeout: float = 30.0
+    cancel_cutoff_hours: float = Field(default=2.0, ge=0, le=24 * 14)
     secure_cookies: bool = False
 
     @field_validator("timezone")

@@ -93,6 +93,8 @@ class AppointmentRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_ts())
     cancelled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     cancel_reason: str = Field(default="", max_length=500)
+    cancel_code: str = Field(default="", max_length=20, sa_column_kwargs={"server_default": ""})
+    cancelled_by_id: int | None = Field(default=None, foreign_key="account.id")
     rescheduled_from_id: int | None = Field(default=None, foreign_key="appointment.id")
     fhir_id: str | None = Field(default=None, max_length=64, unique=True)
 

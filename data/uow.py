@@ -246,6 +246,8 @@ class AppointmentRepo(_Repo):
             created_at=ensure_aware(row.created_at),
             cancelled_at=_maybe_aware(row.cancelled_at),
             cancel_reason=row.cancel_reason,
+            cancel_code=row.cancel_code,
+            cancelled_by=row.cancelled_by_id,
             rescheduled_from=row.rescheduled_from_id,
         )
 
@@ -283,6 +285,7 @@ class AppointmentRepo(_Repo):
         row.status = appointment.status.value
         row.start_at, row.end_at = _utc(appointment.start), _utc(appointment.end)
         row.cancelled_at, row.cancel_reason = _maybe_utc(appointment.cancelled_at), appointment.cancel_reason
+        row.cancel_code, row.cancelled_by_id = appointment.cancel_code, appointment.cancelled_by
         try:
             with self.s.begin_nested():
                 self.s.add(row)

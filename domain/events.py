@@ -27,6 +27,8 @@ class AppointmentCancelled(DomainEvent):
     patient_id: int
     start: datetime
     end: datetime
+    by_role: str = ""  # who cancelled: patient, doctor or admin
+    reason: str = ""  # what the patient is told
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,25 @@ ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DOTTED_DATE_RE = re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}")
 TIME_RE = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+#: FHIR R4 appointment-cancellation-reason (http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason),
+#: the codes a hospital uses day to day
+CANCELLATION_REASON_SYSTEM = "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason"
+CANCELLATION_REASONS: dict[str, str] = {
+    "pat": "Patient",
+    "pat-fb": "Patient: Feeling Better",
+    "pat-lt": "Patient: Lack of Transportation",
+    "pat-mv": "Patient: Moved",
+    "pat-ucp": "Patient: Unhappy/Changed Provider",
+    "prov": "Provider",
+    "prov-pers": "Provider: Personal",
+    "prov-edu": "Provider: Edu/Meeting",
+    "prov-hosp": "Provider: Hospitalized",
+    "maint": "Equipment Maintenance/Repair",
+    "other": "Other",
+    "oth-err": "Other: Error",
+    "oth-room": "Other: Room/Resource Maintenance",
+    "oth-weath": "Other: Weather",
+}
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
 
@@ -179,7 +198,9 @@ class Appointment:
     id: int | None = None
     created_at: datetime = field(default_factory=utcnow)
     cancelled_at: datetime | None = None
-    cancel_reason: str = ""
+    cancel_reason: str = ""  # free text
+    cancel_code: str = ""  # FHIR appointment-cancellation-reason
+    cancelled_by: int | None = None  # account id
     rescheduled_from: int | None = None  # the appointment this one replaced
 
     @property
@@ -189,18 +210,44 @@ class Appointment:
     def overlaps(self, start: datetime, end: datetime) -> bool:
         return self.start < end and start < self.end
 
-    def cancel(self, actor: Actor, now: datetime, reason: str = "") -> None:
+    def cancel(
+        self, actor: Actor, now: datetime, code: str = "", note: str = "", cutoff: timedelta = timedelta(0)
+    ) -> None:
+        """Patients cancel their own appointments until `cutoff` before the start (the reason code is
+        optional for them, 'pat' by default); doctors (their own schedule) and admins any time, with a reason."""
         if actor.role == Role.PATIENT and actor.patient_id != self.patient_id:
             raise NotAllowed("You can only cancel your own appointments.")
         if actor.role == Role.DOCTOR and actor.doctor_id != self.doctor_id:
             raise NotAllowed("You can only cancel appointments in your own schedule.")
         if self.status not in (AppointmentStatus.PENDING, AppointmentStatus.BOOKED):
             raise ValidationError(f"This appointment is {self.status.value} and can no longer be cancelled.")
-        if actor.role == Role.PATIENT and self.start <= now:
-            raise ValidationError("This appointment has already started and can no longer be cancelled.")
+        code = (code or "").strip()
+        if code and code not in CANCELLATION_REASONS:
+            raise ValidationError("Please choose a reason from the list.")
+        if actor.role == Role.PATIENT:
+            if self.start <= now:
+                raise ValidationError("This appointment has already started and can no longer be cancelled.")
+            if self.start - now < cutoff:
+                hours = cutoff.total_seconds() / 3600
+                raise ValidationError(
+                    f"Appointments can be cancelled online until {hours:g} hours before they start. "
+                    "Please call the hospital."
+                )
+            if code and not code.startswith("pat"):
+                raise ValidationError("Please choose one of the reasons for patients.")
+            code = code or "pat"
+        elif not code:
+            raise ValidationError("Please choose a reason for the cancellation; the patient will see it.")
         self.status = AppointmentStatus.CANCELLED
         self.cancelled_at = now
-        self.cancel_reason = reason.strip()[:500]
+        self.cancel_code = code
+        self.cancel_reason = (note or "").strip()[:500]
+        self.cancelled_by = actor.account_id
+
+    @property
+    def cancellation_text(self) -> str:
+        label = CANCELLATION_REASONS.get(self.cancel_code, "")
+        return " — ".join(x for x in (label, self.cancel_reason) if x)
 
 
 def parse_clock_time(raw: str | None, what: str) -> time:

@@ -59,6 +59,7 @@ class Services:
     clock: Clock
     tz: ZoneInfo
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    cancel_cutoff: timedelta = timedelta(hours=2)  # patients cancel or move online until then
 
     # ---- accounts -------------------------------------------------------------------------
     def actor_for(self, account_id: int) -> Actor:
@@ -314,7 +315,7 @@ class Services:
             doctor = uow.doctors.get(old.doctor_id)
             if doctor is None or doctor.id is None:
                 raise NotFound("This doctor does not exist.")
-            old.cancel(actor, now, "Rescheduled by the patient")
+            old.cancel(actor, now, "pat", "Moved to another time by the patient", self.cancel_cutoff)
             uow.appointments.save(old)  # frees the old slot inside this transaction only
             slot = self._claim_slot(uow, actor.patient_id, doctor, new_start)
             new = uow.appointments.add(
@@ -330,19 +331,23 @@ class Services:
                 )
             )
             assert old.id is not None and new.id is not None
-            uow.record(events.AppointmentCancelled(old.id, old.doctor_id, old.patient_id, old.start, old.end))
+            uow.record(
+                events.AppointmentCancelled(
+                    old.id, old.doctor_id, old.patient_id, old.start, old.end, "patient", old.cancellation_text
+                )
+            )
             uow.record(events.SlotBooked(new.id, doctor.id, actor.patient_id, slot.start, slot.end))
             uow.commit()
             return new
 
-    def cancel(self, actor: Actor, appointment_id: int, reason: str = "") -> Appointment:
+    def cancel(self, actor: Actor, appointment_id: int, code: str = "", note: str = "") -> Appointment:
         actor.require(Role.PATIENT, Role.DOCTOR, Role.ADMIN)
         with self.uow() as uow:
             self._still_active(uow, actor)
             appointment = uow.appointments.get(appointment_id, for_update=True)
             if appointment is None or (actor.role == Role.PATIENT and appointment.patient_id != actor.patient_id):
                 raise NotFound("This appointment does not exist.")
-            appointment.cancel(actor, self.clock.now(), reason)
+            appointment.cancel(actor, self.clock.now(), code, note, self.cancel_cutoff)
             uow.appointments.save(appointment)
             assert appointment.id is not None
             uow.record(
@@ -352,6 +357,8 @@ class Services:
                     appointment.patient_id,
                     appointment.start,
                     appointment.end,
+                    by_role=actor.role.value,
+                    reason=appointment.cancellation_text,
                 )
             )
             uow.commit()

@@ -8,8 +8,8 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from components.appointment_card import AppointmentRow
-from components.dialogs import confirm
-from components.frame import frame, guard, notify_error, notify_ok
+from components.dialogs import cancel_dialog
+from components.frame import fmt_when, frame, guard, notify_error, notify_ok
 from components.io import io
 from components.live import on_reconnect
 from data.queries import AppointmentDTO
@@ -44,10 +44,13 @@ def register(ctx: AppContext) -> None:
         rows: dict[int, AppointmentRow] = {}
 
         async def on_cancel(dto: AppointmentDTO) -> None:
-            if not await confirm("Cancel this appointment?", f"{dto.patient}", ok="Cancel it", cancel="Keep"):
+            answer = await cancel_dialog(
+                "Cancel this appointment?", f"{dto.patient}, {fmt_when(dto.start, ctx.tz)}", staff=True
+            )
+            if answer is None:
                 return
             try:
-                await io(ctx.services.cancel, actor, dto.id)
+                await io(ctx.services.cancel, actor, dto.id, *answer)
             except DomainError as error:
                 notify_error(error.message)
                 return

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from components.appointment_card import AppointmentRow
-from components.dialogs import confirm
+from components.dialogs import cancel_dialog
 from components.frame import fmt_day, fmt_when, frame, guard, notify_error, notify_ok, parse_id
 from components.io import io
 from components.live import coalesced, on_reconnect
@@ -37,16 +37,13 @@ GRID_DAYS = 14
 def register(ctx: AppContext) -> None:
     async def cancel_flow(actor: Actor, dto: AppointmentDTO) -> bool:
         client = ui.context.client  # the row that asked may be re-drawn by the live update meanwhile
-        ok = await confirm(
-            "Cancel this appointment?",
-            f"{dto.doctor}, {fmt_when(dto.start, ctx.tz)}",
-            ok="Cancel appointment",
-            cancel="Keep it",
+        answer = await cancel_dialog(
+            "Cancel this appointment?", f"{dto.doctor}, {fmt_when(dto.start, ctx.tz)}", staff=False
         )
-        if not ok:
+        if answer is None:
             return False
         try:
-            await io(ctx.services.cancel, actor, dto.id)
+            await io(ctx.services.cancel, actor, dto.id, *answer)
         except DomainError as error:
             notify_error(error.message, client)
             return False
@@ -84,7 +81,25 @@ def register(ctx: AppContext) -> None:
         with frame(ctx, actor, "My appointments"):
             await show()
         redraw = coalesced(show.refresh)
-        ctx.live.subscribe(f"patient:{patient_id}", lambda _e: redraw())
+        client = ui.context.client
+
+        async def on_event(event: ev.DomainEvent) -> None:
+            if isinstance(event, ev.AppointmentCancelled) and event.by_role in ("doctor", "admin"):
+                dto = await io(ctx.queries.appointment, event.appointment_id)
+                who = dto.doctor if dto else "The hospital"
+                with client:
+                    ui.notify(
+                        f"{who} cancelled your appointment of {fmt_when(event.start, ctx.tz)}. "
+                        f"{event.reason}. You can book another time under “Find a doctor”.",
+                        type="warning",
+                        position="bottom",
+                        multi_line=True,
+                        timeout=0,
+                        close_button="OK",
+                    )
+            await redraw()
+
+        ctx.live.subscribe(f"patient:{patient_id}", on_event)
         on_reconnect(redraw)
         booked_id = parse_id(booked)
         if booked_id is not None:  # confirmation after the booking page handed over

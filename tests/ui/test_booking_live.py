@@ -36,7 +36,13 @@ async def eventually(check: Callable[[], bool], seconds: float = 10.0, why: Call
 
 
 async def dialog_open(user: User) -> None:
-    await eventually(lambda: any(d.value for d in user.find(kind=ui.dialog).elements))
+    def is_open() -> bool:
+        try:
+            return any(d.value for d in user.find(kind=ui.dialog).elements)
+        except AssertionError:  # no dialog on the page (yet)
+            return False
+
+    await eventually(is_open)
 
 
 async def notified(user: User, text: str) -> None:
@@ -189,3 +195,33 @@ async def test_moving_an_appointment_frees_the_old_time_and_takes_the_new_one_li
     upcoming = queries.patient_appointments(patient.id, datetime.now(UTC), upcoming=True)
     assert old.id not in {a.id for a in upcoming}
     assert queries.appointment(old.id).status == "cancelled"
+
+
+async def test_a_doctor_cancels_with_a_reason_and_the_patient_is_told_live(
+    user: User, create_user, queries, demo_db: str
+) -> None:
+    patient = queries.patients(search=PATIENT_LOGIN[0]).items[0]
+    mine = queries.patient_appointments(patient.id, datetime.now(UTC), upcoming=True)
+    theirs = [a for a in mine if a.doctor == DOCTORS[0][0]][0]  # the demo books Maria with Dr. Okafor
+    await sign_in(user, PATIENT_LOGIN[0], demo_db)
+    await user.should_see(marker=f"appointment-{theirs.id}")
+
+    doctor = create_user()
+    await sign_in(doctor, DOCTOR_LOGIN[0], demo_db)
+    await doctor.open(f"/doctor?day={theirs.start.astimezone(Settings().tz).date().isoformat()}")
+    doctor.find(marker=f"cancel-{theirs.id}").click()
+    await dialog_open(doctor)
+    doctor.find(kind=ui.button, content="Cancel appointment").click()  # no reason yet: refused, dialog stays
+    await eventually(lambda: any("choose a reason" in m for m in doctor.notify.messages + user.notify.messages))
+    assert queries.appointment(theirs.id).status == "booked"
+    await dialog_open(doctor)
+    doctor.find(kind=ui.select).elements.pop().set_value("prov-hosp")
+    doctor.find(kind=ui.button, content="Cancel appointment").click()
+
+    await eventually(lambda: queries.appointment(theirs.id).status == "cancelled")
+    told = "cancelled your appointment"
+    await eventually(
+        lambda: any(told in m and "Hospitalized" in m for m in user.notify.messages + doctor.notify.messages)
+    )
+    # the patient's list shows it without reload: the row is now among "Recent and cancelled"
+    await eventually(lambda: any(b.text == "cancelled" for b in user.find(kind=ui.badge).elements))

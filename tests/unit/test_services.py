@@ -85,7 +85,7 @@ def test_taken_slot_shows_busy_and_cancelling_frees_it(svc, store, clock, doctor
     appointment = svc.book(anna[1], doc.id, MONDAY_9)
     assert dict((s.start, free) for s, free in svc.slots(doc.id, date(2026, 3, 23), 1))[MONDAY_9] is False
 
-    cancelled = svc.cancel(anna[1], appointment.id, reason="feeling better")
+    cancelled = svc.cancel(anna[1], appointment.id, code="pat-fb")
     assert cancelled.status == AppointmentStatus.CANCELLED
     assert store.tables.appointments[appointment.id].status == AppointmentStatus.CANCELLED
     assert store.tables.appointments[appointment.id].cancelled_at == clock.now()
@@ -191,7 +191,7 @@ def test_a_doctor_cancels_only_in_their_own_schedule_and_an_admin_anywhere(svc, 
         svc.cancel(other_doctor, appointment.id)
     assert store.tables.appointments[appointment.id].status == AppointmentStatus.BOOKED
 
-    svc.cancel(store.add_admin(), appointment.id)
+    svc.cancel(store.add_admin(), appointment.id, code="prov-hosp")
     assert store.tables.appointments[appointment.id].status == AppointmentStatus.CANCELLED
 
 
@@ -221,7 +221,7 @@ def test_booking_and_cancelling_publish_events_after_commit(svc, store, doctor, 
     end = MONDAY_9 + timedelta(minutes=30)
     assert store.published == [
         events.SlotBooked(appointment.id, doc.id, anna[0].id, MONDAY_9, end),
-        events.AppointmentCancelled(appointment.id, doc.id, anna[0].id, MONDAY_9, end),
+        events.AppointmentCancelled(appointment.id, doc.id, anna[0].id, MONDAY_9, end, "patient", "Patient"),
     ]
     assert committed_when_published == [True, True]
 
@@ -384,3 +384,45 @@ def test_birth_date_in_day_month_year_form_is_understood(svc) -> None:
     assert patient.birth_date == date(1980, 3, 17)
     with pytest.raises(ValidationError, match="not a real date"):
         svc.register_patient("Dana", "dana2@example.org", "long enough", "30.02.1980")
+
+
+# ---- cancellation reasons and cutoff ----------------------------------------------------------
+
+
+def test_a_patient_cancels_online_only_until_the_cutoff(svc, store, clock, doctor, anna) -> None:
+    appointment = svc.book(anna[1], doctor[0].id, MONDAY_9)
+    clock.set(MONDAY_9 - timedelta(minutes=90))  # the default cutoff is 2 hours
+    with pytest.raises(ValidationError, match="until 2 hours before they start"):
+        svc.cancel(anna[1], appointment.id)
+    assert store.tables.appointments[appointment.id].status == AppointmentStatus.BOOKED
+    with pytest.raises(ValidationError, match="until 2 hours before"):
+        svc.reschedule(anna[1], appointment.id, MONDAY_9 + timedelta(minutes=30))
+
+
+def test_staff_cancel_any_time_but_must_say_why_and_the_reason_is_kept(svc, store, clock, doctor, anna) -> None:
+    doc, doctor_actor = doctor
+    appointment = svc.book(anna[1], doc.id, MONDAY_9)
+    clock.set(MONDAY_9 - timedelta(minutes=10))
+    with pytest.raises(ValidationError, match="choose a reason"):
+        svc.cancel(doctor_actor, appointment.id)
+    with pytest.raises(ValidationError, match="from the list"):
+        svc.cancel(doctor_actor, appointment.id, code="because")
+    svc.cancel(doctor_actor, appointment.id, code="prov-hosp", note="  back next week ")
+    stored = store.tables.appointments[appointment.id]
+    assert (stored.status, stored.cancel_code, stored.cancel_reason, stored.cancelled_by) == (
+        AppointmentStatus.CANCELLED,
+        "prov-hosp",
+        "back next week",
+        doctor_actor.account_id,
+    )
+    told = store.published[-1]
+    assert isinstance(told, events.AppointmentCancelled)
+    assert (told.by_role, told.reason) == ("doctor", "Provider: Hospitalized — back next week")
+
+
+def test_a_patient_reason_must_be_a_patient_reason(svc, store, doctor, anna) -> None:
+    appointment = svc.book(anna[1], doctor[0].id, MONDAY_9)
+    with pytest.raises(ValidationError, match="reasons for patients"):
+        svc.cancel(anna[1], appointment.id, code="prov-hosp")
+    svc.cancel(anna[1], appointment.id, code="pat-fb")
+    assert store.tables.appointments[appointment.id].cancel_code == "pat-fb"
