@@ -105,6 +105,7 @@ def register(ctx: AppContext) -> None:
                     ui.button("Today", on_click=lambda: ui.navigate.to("/doctor")).props("flat no-caps")
                 ui.space()
                 summary = ui.label().classes("text-slate-600").mark("day-summary")
+                ui.label(ctx.settings.timezone).classes("text-xs text-slate-500")
                 with ui.row().classes("items-center gap-1 text-sm text-slate-500"):
                     ui.icon("sensors", color="positive")
                     ui.label("Live")

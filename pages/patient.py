@@ -66,7 +66,9 @@ def register(ctx: AppContext) -> None:
             now = ctx.services.clock.now()
             upcoming = await io(ctx.queries.patient_appointments, patient_id, now, True)
             past = await io(ctx.queries.patient_appointments, patient_id, now, False, 10)
-            ui.label("Upcoming").classes("text-lg font-medium")
+            with ui.row().classes("items-baseline gap-2"):
+                ui.label("Upcoming").classes("text-lg font-medium")
+                ui.label(f"times in {ctx.settings.timezone}").classes("text-xs text-slate-500")
             if not upcoming:
                 with ui.card().classes("w-full p-4"):
                     ui.label("You have no upcoming appointments.")
@@ -186,9 +188,7 @@ def register(ctx: AppContext) -> None:
                 ui.label(
                     f"{specialty_line(doctor.specialty, doctor.department)} · {doctor.slot_minutes}-minute visits"
                 ).classes("text-slate-600")
-                ui.label("Times are shown in the hospital's time zone and update live.").classes(
-                    "text-sm text-slate-500"
-                )
+                ui.label(f"Times are {ctx.settings.timezone} time and update live.").classes("text-sm text-slate-500")
             if moving is not None:
                 with ui.card().classes("w-full p-3 bg-sky-50").props("flat bordered"):
                     ui.label(

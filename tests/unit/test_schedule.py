@@ -121,3 +121,17 @@ def test_slots_never_overlap_across_a_spring_forward_gap(zone: str, day: date, m
     assert slots, "the day still offers slots"
     for before, after in zip(slots, slots[1:], strict=False):
         assert before.end <= after.start, f"{before} overlaps {after}"
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [("America/New_York", date(2026, 3, 8)), ("America/New_York", date(2026, 11, 1)),
+     ("Europe/Berlin", date(2026, 3, 29)), ("Europe/Berlin", date(2026, 10, 25))],
+)  # fmt: skip
+def test_a_nine_to_five_template_gives_nine_to_five_local_on_dst_change_days(zone: str, day: date) -> None:
+    tz = ZoneInfo(zone)
+    hours = [WorkingHours(day.weekday(), time(9), time(17))]
+    slots = generate_slots(1, hours, 30, day, 1, tz)
+    local = [(s.start.astimezone(tz).time(), s.end.astimezone(tz).time()) for s in slots]
+    assert local[0] == (time(9), time(9, 30)) and local[-1] == (time(16, 30), time(17))
+    assert len(slots) == 16  # every half hour from 09:00 to 17:00, none lost or doubled
