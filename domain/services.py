@@ -269,6 +269,33 @@ class Services:
             raise Conflict("You already have an appointment at this time.")
         return slot
 
+    def _book_slot(
+        self,
+        uow: UnitOfWork,
+        patient_id: int,
+        doctor: Doctor,
+        start: datetime,
+        reason: str,
+        rescheduled_from: int | None = None,
+    ) -> Appointment:
+        """Claim the slot, store the booked appointment and record SlotBooked (the caller commits)."""
+        slot = self._claim_slot(uow, patient_id, doctor, start)
+        appointment = uow.appointments.add(
+            Appointment(
+                doctor_id=slot.doctor_id,
+                patient_id=patient_id,
+                start=slot.start,
+                end=slot.end,
+                status=AppointmentStatus.BOOKED,
+                reason=reason,
+                created_at=self.clock.now(),
+                rescheduled_from=rescheduled_from,
+            )
+        )
+        assert appointment.id is not None
+        uow.record(events.SlotBooked(appointment.id, slot.doctor_id, patient_id, slot.start, slot.end))
+        return appointment
+
     def book(self, actor: Actor, doctor_id: int, start: datetime, reason: str = "") -> Appointment:
         actor.require(Role.PATIENT)
         if actor.patient_id is None:
@@ -279,20 +306,7 @@ class Services:
             doctor = uow.doctors.get(doctor_id)
             if doctor is None or doctor.id is None:
                 raise NotFound("This doctor does not exist.")
-            slot = self._claim_slot(uow, actor.patient_id, doctor, start)
-            appointment = uow.appointments.add(
-                Appointment(
-                    doctor_id=doctor.id,
-                    patient_id=actor.patient_id,
-                    start=slot.start,
-                    end=slot.end,
-                    status=AppointmentStatus.BOOKED,
-                    reason=(reason or "").strip()[:500],
-                    created_at=self.clock.now(),
-                )
-            )
-            assert appointment.id is not None
-            uow.record(events.SlotBooked(appointment.id, doctor.id, actor.patient_id, slot.start, slot.end))
+            appointment = self._book_slot(uow, actor.patient_id, doctor, start, (reason or "").strip()[:500])
             uow.commit()
             return appointment
 
@@ -317,26 +331,13 @@ class Services:
                 raise NotFound("This doctor does not exist.")
             old.cancel(actor, now, "pat", "Moved to another time by the patient", self.cancel_cutoff)
             uow.appointments.save(old)  # frees the old slot inside this transaction only
-            slot = self._claim_slot(uow, actor.patient_id, doctor, new_start)
-            new = uow.appointments.add(
-                Appointment(
-                    doctor_id=doctor.id,
-                    patient_id=actor.patient_id,
-                    start=slot.start,
-                    end=slot.end,
-                    status=AppointmentStatus.BOOKED,
-                    reason=old.reason,
-                    created_at=now,
-                    rescheduled_from=old.id,
-                )
-            )
-            assert old.id is not None and new.id is not None
+            assert old.id is not None
             uow.record(
                 events.AppointmentCancelled(
                     old.id, old.doctor_id, old.patient_id, old.start, old.end, "patient", old.cancellation_text
                 )
             )
-            uow.record(events.SlotBooked(new.id, doctor.id, actor.patient_id, slot.start, slot.end))
+            new = self._book_slot(uow, actor.patient_id, doctor, new_start, old.reason, rescheduled_from=old.id)
             uow.commit()
             return new
 
