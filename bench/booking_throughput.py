@@ -20,7 +20,6 @@ import sys
 import tempfile
 import threading
 import time as clock
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,8 +32,6 @@ sys.path.insert(0, str(ROOT))
 from zoneinfo import ZoneInfo  # noqa: E402
 
 import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
 
 from data.db import make_engine  # noqa: E402
 from data.migrate import upgrade  # noqa: E402
@@ -43,6 +40,7 @@ from data.uow import SqlUnitOfWorkFactory  # noqa: E402
 from domain.errors import Conflict, DomainError, SlotTaken  # noqa: E402
 from domain.model import ACTIVE_STATUSES, Account, Actor, Role, WorkingHours  # noqa: E402
 from domain.services import Services, SystemClock  # noqa: E402
+from tests.pg import temporary_postgres_database  # noqa: E402
 
 TZ = ZoneInfo("Europe/Berlin")
 HOURS = [WorkingHours(d, time(9), time(12)) for d in range(5)] + [WorkingHours(d, time(13), time(17)) for d in range(5)]
@@ -53,23 +51,6 @@ ACTIVE_SQL = ", ".join(f"'{s.value}'" for s in sorted(ACTIVE_STATUSES))
 def sqlite_database() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="hs-bench-") as tmp:
         yield f"sqlite:///{tmp}/bench.db"
-
-
-@contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    server = make_url(server_url)
-    if server.drivername == "postgresql":
-        server = server.set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    name = f"hs_bench_{uuid.uuid4().hex[:16]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def setup(svc: Services, doctors: int, patients: int) -> tuple[list[int], list[Actor]]:
@@ -209,7 +190,7 @@ def main() -> int:
     with sqlite_database() as url:
         ok &= run("SQLite (WAL, BEGIN IMMEDIATE)", url, args)
     if args.postgres:
-        with postgres_database(args.postgres) as url:
+        with temporary_postgres_database(args.postgres, prefix="hs_bench") as url:
             ok &= run("Postgres (advisory locks)", url, args)
     else:
         print("\n(Postgres skipped: pass --postgres URL or set HEALTHSYNC_TEST_POSTGRES_URL)")

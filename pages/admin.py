@@ -19,21 +19,38 @@ from pages.context import AppContext
 PAGE_SIZE = 25
 
 
-def row_cards(
-    columns: list[dict[str, str]], rows: Sequence[Mapping[str, object]], on_click: Callable[[Any], object] | None = None
+def record_list(
+    columns: list[tuple[str, str]],
+    rows: Sequence[Mapping[str, Any]],
+    total: int,
+    more: Callable[[], Awaitable[None]],
+    on_click: Callable[[Any], object] | None = None,
 ) -> None:
-    """The same rows as cards, shown instead of the table on phones (Quasar's `xs` class): no cut-off columns."""
+    """A server-paged list: a table on tablets and desktops, the same rows as cards on phones (Quasar's
+    `xs`/`gt-xs`), "Showing n of total" and a "Show more" button."""
+    spec = [{"name": f, "label": label, "field": f, "align": "left"} for f, label in columns]
+    table = (
+        ui.table(columns=spec, rows=[dict(r) for r in rows], row_key="id")
+        .classes("w-full gt-xs")
+        .props("flat bordered")
+    )
     with ui.column().classes("xs w-full gap-2"):
         for row in rows:
             card = ui.card().classes("w-full p-3 gap-0")
             if on_click is not None:
                 card.classes("cursor-pointer").on("click", lambda _e, r=row: on_click(r))
             with card:
-                ui.label(str(row[columns[0]["field"]])).classes("font-medium")
-                for column in columns[1:]:
+                ui.label(str(row[columns[0][0]])).classes("font-medium")
+                for field, label in columns[1:]:
                     with ui.row().classes("gap-2 text-sm no-wrap"):
-                        ui.label(column["label"]).classes("text-slate-500 w-28 shrink-0")
-                        ui.label(str(row[column["field"]])).classes("break-words min-w-0")
+                        ui.label(label).classes("text-slate-500 w-28 shrink-0")
+                        ui.label(str(row[field])).classes("break-words min-w-0")
+    if on_click is not None:
+        table.on("row-click", lambda e: on_click(e.args[1]))
+    hint = " · click a row to edit" if on_click is not None else ""
+    ui.label(f"Showing {len(rows)} of {total}{hint}").classes("text-sm text-slate-500")
+    if total > len(rows):
+        ui.button("Show more", on_click=more).props("flat")
 
 
 def register(ctx: AppContext) -> None:
@@ -151,13 +168,7 @@ def register(ctx: AppContext) -> None:
         @ui.refreshable
         async def listing() -> None:
             page = await io(ctx.queries.doctors, search.value or "", None, False, state["limit"], 0)
-            columns = [
-                {"name": "name", "label": "Name", "field": "name", "align": "left"},
-                {"name": "specialty", "label": "Specialty", "field": "specialty", "align": "left"},
-                {"name": "department", "label": "Department", "field": "department", "align": "left"},
-                {"name": "email", "label": "Email", "field": "email", "align": "left"},
-                {"name": "bookable", "label": "Online booking", "field": "bookable", "align": "left"},
-            ]
+            by_id = {d.id: d for d in page.items}
             rows = [
                 {
                     "id": d.id,
@@ -173,18 +184,13 @@ def register(ctx: AppContext) -> None:
                 }
                 for d in page.items
             ]
-            by_id = {d.id: d for d in page.items}
-            table = ui.table(columns=columns, rows=rows, row_key="id").classes("w-full gt-xs").props("flat bordered")
-            table.on("row-click", lambda e: edit(by_id[e.args[1]["id"]]))
-            row_cards(columns, rows, on_click=lambda row: edit(by_id[row["id"]]))
-            ui.label(f"Showing {len(rows)} of {page.total} · click a row to edit").classes("text-sm text-slate-500")
-            if page.total > len(rows):
+            columns = [("name", "Name"), ("specialty", "Specialty"), ("department", "Department"), ("email", "Email")]
+            columns.append(("bookable", "Online booking"))
+            record_list(columns, rows, page.total, more, on_click=lambda row: edit(by_id[row["id"]]))
 
-                async def more() -> None:
-                    state["limit"] += PAGE_SIZE
-                    await redraw()
-
-                ui.button("Show more", on_click=more).props("flat")
+        async def more() -> None:
+            state["limit"] += PAGE_SIZE
+            await redraw()
 
         with frame(ctx, actor, "Doctors"):
             with ui.row().classes("w-full items-end gap-3"):
@@ -207,13 +213,6 @@ def register(ctx: AppContext) -> None:
         @ui.refreshable
         async def listing() -> None:
             page = await io(ctx.queries.patients, search.value or "", state["limit"], 0)
-            columns = [
-                {"name": "name", "label": "Name", "field": "name", "align": "left"},
-                {"name": "birth", "label": "Born", "field": "birth", "align": "left"},
-                {"name": "email", "label": "Email", "field": "email", "align": "left"},
-                {"name": "account", "label": "Account", "field": "account", "align": "left"},
-                {"name": "source", "label": "Source", "field": "source", "align": "left"},
-            ]
             rows = [
                 {
                     "id": p.id,
@@ -225,16 +224,13 @@ def register(ctx: AppContext) -> None:
                 }
                 for p in page.items
             ]
-            ui.table(columns=columns, rows=rows, row_key="id").classes("w-full gt-xs").props("flat bordered")
-            row_cards(columns, rows)
-            ui.label(f"Showing {len(rows)} of {page.total}").classes("text-sm text-slate-500")
-            if page.total > len(rows):
+            columns = [("name", "Name"), ("birth", "Born"), ("email", "Email"), ("account", "Account")]
+            columns.append(("source", "Source"))
+            record_list(columns, rows, page.total, more)
 
-                async def more() -> None:
-                    state["limit"] += PAGE_SIZE
-                    await redraw()
-
-                ui.button("Show more", on_click=more).props("flat")
+        async def more() -> None:
+            state["limit"] += PAGE_SIZE
+            await redraw()
 
         with frame(ctx, actor, "Patients"):
             search = ui.input("Search name or email", value=q).props("clearable debounce=300").classes("w-full")

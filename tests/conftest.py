@@ -8,18 +8,15 @@ not migrated.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 from data.migrate import upgrade
 from domain import services
+from tests.pg import temporary_postgres_database
 
 PG_ENV = "HEALTHSYNC_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgres"]
@@ -46,19 +43,8 @@ def fresh_postgres_database() -> Iterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} not set")
-    server = make_url(base)
-    if server.drivername == "postgresql":
-        server = server.set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    name = f"hs_test_{uuid.uuid4().hex[:20]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with temporary_postgres_database(base) as url:
+        yield url
 
 
 @pytest.fixture
