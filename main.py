@@ -16,6 +16,8 @@ from pydantic import ValidationError
 
 from data.settings import Settings
 
+JOB_INTERVAL_SECONDS = 15
+
 
 def build(settings: Settings):  # type: ignore[no-untyped-def]
     """Wire engine, bus, services, live bridge and pages. Returns the AppContext."""
@@ -43,6 +45,7 @@ def build(settings: Settings):  # type: ignore[no-untyped-def]
         SystemClock(settings.tz),
         settings.tz,
         cancel_cutoff=timedelta(hours=settings.cancel_cutoff_hours),
+        offer_hold=timedelta(minutes=settings.offer_hold_minutes),
     )
     ctx = AppContext(
         settings=settings,
@@ -65,9 +68,27 @@ def build(settings: Settings):  # type: ignore[no-untyped-def]
     app.state.healthsync = ctx  # for tests and admin tooling inside the process
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
 
+    async def background_jobs() -> None:
+        """Due work read from the database on every run, so a restart misses nothing: booked appointments
+        past their end plus the grace period become noshow; expired waiting-list holds pass to the next."""
+        import logging
+
+        from nicegui import run
+
+        grace = timedelta(minutes=settings.noshow_grace_minutes)
+        while True:
+            try:
+                await run.io_bound(services.mark_noshows, grace)
+                await run.io_bound(services.expire_offers)
+            except Exception:  # a failed run is logged and retried on the next tick
+                logging.getLogger("healthsync.jobs").exception("background job failed")
+            await asyncio.sleep(JOB_INTERVAL_SECONDS)
+
     async def on_startup() -> None:
         loop = asyncio.get_running_loop()
         live.attach(loop)
+        jobs = loop.create_task(background_jobs())
+        app.on_shutdown(jobs.cancel)
         relay = start_relay(engine, live.deliver, loop)
         if relay is not None:
             live.relays.append(relay.notify)

@@ -22,10 +22,14 @@ log = logging.getLogger(__name__)
 
 
 def topics_for(event: ev.DomainEvent) -> list[str]:
-    if isinstance(event, ev.SlotBooked | ev.AppointmentCancelled):
+    if isinstance(event, ev.SlotBooked | ev.AppointmentCancelled | ev.AppointmentStatusChanged):
         return [f"doctor:{event.doctor_id}", f"patient:{event.patient_id}", "stats"]
+    if isinstance(event, ev.SlotOffered | ev.OfferEnded):
+        return [f"doctor:{event.doctor_id}", f"patient:{event.patient_id}"]
     if isinstance(event, ev.AvailabilityChanged):
         return [f"doctor:{event.doctor_id}"]
+    if isinstance(event, ev.LeaveChanged):  # a closure concerns every doctor's grid
+        return [f"doctor:{event.doctor_id}"] if event.doctor_id is not None else ["closures"]
     if isinstance(event, ev.DirectoryChanged):
         return ["directory", "stats"]
     return []

@@ -18,11 +18,13 @@ from data.tables import (
     DiagnosisRow,
     DoctorRow,
     EncounterRow,
+    LeaveRow,
     PatientRow,
     PrescriptionRow,
     WorkingHoursRow,
 )
-from domain.model import ACTIVE_STATUSES, WorkingHours, ensure_aware, fold_text
+from data.uow import DoctorRepo
+from domain.model import ACTIVE_STATUSES, WeeklyTemplate, ensure_aware, fold_text
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 T = TypeVar("T")
@@ -53,6 +55,15 @@ class DoctorDTO:
     slot_minutes: int
     bookable: bool  # has an account and working hours
     has_account: bool
+
+
+@dataclass(frozen=True)
+class LeaveDTO:
+    id: int
+    doctor_id: int | None  # None: the whole hospital is closed
+    start: datetime
+    end: datetime
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -224,14 +235,24 @@ class Queries:
             row = s.exec(self._doctor_query().where(DoctorRow.id == doctor_id)).first()  # type: ignore[call-overload]
             return self._doctor_dto(*row) if row else None
 
-    def working_hours(self, doctor_id: int) -> list[WorkingHours]:
+    def templates(self, doctor_id: int) -> list[WeeklyTemplate]:
+        """The doctor's weekly templates, oldest first."""
         with self._session() as s:
+            return DoctorRepo(s).templates(doctor_id)
+
+    def leaves(self, doctor_id: int | None, since: datetime, limit: int = 50) -> list[LeaveDTO]:
+        """Leave of a doctor (with the hospital's closures), or closures only (doctor_id None), not yet over."""
+        with self._session() as s:
+            who: Any = col(LeaveRow.doctor_id).is_(None)
+            if doctor_id is not None:
+                who = or_(who, LeaveRow.doctor_id == doctor_id)
             rows = s.exec(
-                select(WorkingHoursRow)
-                .where(WorkingHoursRow.doctor_id == doctor_id)
-                .order_by(WorkingHoursRow.weekday, WorkingHoursRow.start_time)  # type: ignore[arg-type]
+                select(LeaveRow).where(who, LeaveRow.end_at > since).order_by(LeaveRow.start_at).limit(limit)
             ).all()
-            return [WorkingHours(r.weekday, r.start_time, r.end_time) for r in rows]
+            return [
+                LeaveDTO(r.id or 0, r.doctor_id, ensure_aware(r.start_at), ensure_aware(r.end_at), r.reason)
+                for r in rows
+            ]
 
     def patients(self, search: str = "", limit: int = 20, offset: int = 0) -> Page[PatientDTO]:
         q = sa.select(PatientRow, AccountRow.status).join(

@@ -12,8 +12,8 @@ from data.security import Argon2Hasher
 from data.settings import Settings
 from data.tables import AppointmentRow, DiagnosisRow, EncounterRow, PrescriptionRow
 from data.uow import SqlUnitOfWorkFactory
-from domain.model import Account, Actor, Role, WorkingHours, normalise_email
-from domain.schedule import generate_slots
+from domain.model import Account, Actor, Role, VisitType, WorkingHours, normalise_email
+from domain.schedule import generate_grid
 from domain.services import Services, SystemClock, check_password
 
 ADMIN = ("admin@healthsync.example", "admin-demo-2026")
@@ -68,11 +68,6 @@ PATIENTS = [
 ]
 
 
-def services_hours(services: Services, doctor_id: int) -> list[WorkingHours]:
-    with services.uow(readonly=True) as uow:
-        return uow.doctors.hours(doctor_id)
-
-
 def _services(settings: Settings) -> Services:
     engine = make_engine(settings.database_url)
     return Services(SqlUnitOfWorkFactory(engine), Argon2Hasher(), SystemClock(settings.tz), settings.tz)
@@ -112,6 +107,11 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str]] | None:
             doctor.id,
             [WorkingHours(d, time.fromisoformat(a), time.fromisoformat(b)) for d, a, b in hours],
             minutes,
+            visit_types=[
+                VisitType("consultation", "Consultation", minutes),
+                VisitType("follow-up", "Follow-up", 2 * minutes),
+                VisitType("procedure", "Procedure", 60),
+            ],
         )
         doctors.append(doctor)
     patients = [services.register_patient(n, e, p, born) for n, e, p, born in PATIENTS]
@@ -132,14 +132,14 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str]] | None:
     okafor = doctors[0]
     assert okafor.id is not None
     now = services.clock.now()
-    todays_grid = generate_slots(okafor.id, services_hours(services, okafor.id), okafor.slot_minutes, today, 1, tz)
+    todays_grid = generate_grid(okafor.id, services.templates(okafor.id), today, 1, tz)
     for i, slot in enumerate(todays_grid[1::6][: len(patients)]):
         patient = patients[i]
         assert patient.id is not None and patient.account_id is not None
-        if slot.start > now:
+        if slot.start > now + timedelta(hours=2):  # beyond the minimum notice
             actor = Actor(patient.account_id, Role.PATIENT, patient_id=patient.id)
             services.book(actor, okafor.id, slot.start, "Blood pressure check")
-        else:
+        elif slot.end <= now:
             with Session(engine) as s:
                 s.add(
                     AppointmentRow(

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     reconnect_timeout: float = 30.0
     cancel_cutoff_hours: float = Field(default=2.0, ge=0, le=24 * 14)
     secure_cookies: bool = False
+    noshow_grace_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    offer_hold_minutes: int = Field(default=5, ge=1, le=120)
 
     @field_validator("timezone")
     @classmethod

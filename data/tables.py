@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -42,15 +43,30 @@ class DoctorRow(SQLModel, table=True):
     department_id: int | None = Field(default=None, foreign_key="department.id", index=True)
     email: str | None = Field(default=None, max_length=254)
     slot_minutes: int = 15
+    visit_types: list[dict[str, Any]] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+    min_notice_hours: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    horizon_days: int = Field(default=28, sa_column_kwargs={"server_default": "28"})
     fhir_id: str | None = Field(default=None, max_length=64, unique=True)
     npi: str | None = Field(default=None, max_length=20)
     source: str | None = Field(default=None, max_length=64)
+
+
+class ScheduleTemplateRow(SQLModel, table=True):
+    """A doctor's weekly template from a date on; older ones are kept (what was offered when)."""
+
+    __tablename__ = "schedule_template"
+    __table_args__ = (sa.UniqueConstraint("doctor_id", "effective_from", name="uq_template_doctor_from"),)
+    id: int | None = Field(default=None, primary_key=True)
+    doctor_id: int = Field(foreign_key="doctor.id", index=True)
+    effective_from: date
+    slot_minutes: int
 
 
 class WorkingHoursRow(SQLModel, table=True):
     __tablename__ = "working_hours"
     id: int | None = Field(default=None, primary_key=True)
     doctor_id: int = Field(foreign_key="doctor.id", index=True)
+    template_id: int | None = Field(default=None, foreign_key="schedule_template.id", index=True)
     weekday: int
     start_time: time
     end_time: time
@@ -96,6 +112,7 @@ class AppointmentRow(SQLModel, table=True):
     cancel_code: str = Field(default="", max_length=20, sa_column_kwargs={"server_default": ""})
     cancelled_by_id: int | None = Field(default=None, foreign_key="account.id")
     rescheduled_from_id: int | None = Field(default=None, foreign_key="appointment.id")
+    visit_type: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})
     fhir_id: str | None = Field(default=None, max_length=64, unique=True)
 
 
@@ -154,3 +171,59 @@ class PrescriptionRow(SQLModel, table=True):
     status: str = Field(default="", max_length=20)
     authored_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     fhir_id: str | None = Field(default=None, max_length=64, unique=True)
+
+
+class LeaveRow(SQLModel, table=True):
+    """A doctor's leave (doctor_id set) or a whole-hospital closure (doctor_id NULL)."""
+
+    __tablename__ = "leave"
+    __table_args__ = (sa.Index("ix_leave_doctor_start", "doctor_id", "start_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    doctor_id: int | None = Field(default=None, foreign_key="doctor.id")
+    start_at: datetime = Field(sa_column=_ts())
+    end_at: datetime = Field(sa_column=_ts())
+    reason: str = Field(default="", max_length=300)
+    created_by_id: int | None = Field(default=None, foreign_key="account.id")
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class AuditEventRow(SQLModel, table=True):
+    """Append-only (the database refuses UPDATE and DELETE, see migration 0004)."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_ts(index=True))
+    actor_account_id: int | None = Field(default=None, index=True)
+    actor_role: str = Field(max_length=16)
+    action: str = Field(max_length=60, index=True)
+    entity: str = Field(max_length=40)
+    entity_id: int | None = None
+    patient_id: int | None = Field(default=None, index=True)
+    detail: str = Field(default="", max_length=2000)
+
+
+class WaitlistEntryRow(SQLModel, table=True):
+    __tablename__ = "waitlist_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    doctor_id: int | None = Field(default=None, foreign_key="doctor.id", index=True)
+    department_id: int | None = Field(default=None, foreign_key="department.id", index=True)
+    first_day: date
+    last_day: date
+    status: str = Field(default="waiting", max_length=16, index=True)
+    note: str = Field(default="", max_length=300)
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class WaitlistOfferRow(SQLModel, table=True):
+    __tablename__ = "waitlist_offer"
+    __table_args__ = (sa.Index("ix_offer_doctor_start", "doctor_id", "start_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="waitlist_entry.id", index=True)
+    patient_id: int = Field(foreign_key="patient.id")
+    doctor_id: int = Field(foreign_key="doctor.id")
+    start_at: datetime = Field(sa_column=_ts())
+    end_at: datetime = Field(sa_column=_ts())
+    visit_type: str = Field(default="", max_length=40)
+    expires_at: datetime = Field(sa_column=_ts(index=True))
+    status: str = Field(default="open", max_length=16, index=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Self
 
 import sqlalchemy as sa
@@ -13,9 +13,14 @@ from sqlmodel import Session, select
 from data.tables import (
     AccountRow,
     AppointmentRow,
+    AuditEventRow,
     DepartmentRow,
     DoctorRow,
+    LeaveRow,
     PatientRow,
+    ScheduleTemplateRow,
+    WaitlistEntryRow,
+    WaitlistOfferRow,
     WorkingHoursRow,
 )
 from domain import ports
@@ -28,10 +33,18 @@ from domain.model import (
     AccountStatus,
     Appointment,
     AppointmentStatus,
+    AuditEvent,
     Department,
     Doctor,
+    Leave,
+    OfferStatus,
     Patient,
     Role,
+    VisitType,
+    WaitlistEntry,
+    WaitlistOffer,
+    WaitlistStatus,
+    WeeklyTemplate,
     WorkingHours,
     ensure_aware,
     fold_text,
@@ -152,7 +165,16 @@ class DoctorRepo(_Repo):
             department_id=row.department_id,
             email=row.email,
             slot_minutes=row.slot_minutes,
+            visit_types=tuple(VisitType(t["code"], t["name"], int(t["minutes"])) for t in row.visit_types)
+            if row.visit_types
+            else (),
+            min_notice_hours=row.min_notice_hours,
+            horizon_days=row.horizon_days,
         )
+
+    @staticmethod
+    def _types(doctor: Doctor) -> list[dict[str, Any]]:
+        return [{"code": t.code, "name": t.name, "minutes": t.minutes} for t in doctor.visit_types]
 
     def get(self, doctor_id: int) -> Doctor | None:
         row = self.s.get(DoctorRow, doctor_id)
@@ -170,6 +192,9 @@ class DoctorRepo(_Repo):
             department_id=doctor.department_id,
             email=doctor.email,
             slot_minutes=doctor.slot_minutes,
+            visit_types=self._types(doctor),
+            min_notice_hours=doctor.min_notice_hours,
+            horizon_days=doctor.horizon_days,
         )
         self._flush(row)
         doctor.id = row.id
@@ -180,20 +205,56 @@ class DoctorRepo(_Repo):
         assert row is not None
         row.name, row.specialty, row.department_id = doctor.name, doctor.specialty, doctor.department_id
         row.email, row.slot_minutes = doctor.email, doctor.slot_minutes
+        row.visit_types = self._types(doctor)
+        row.min_notice_hours, row.horizon_days = doctor.min_notice_hours, doctor.horizon_days
         self._flush(row)
 
-    def hours(self, doctor_id: int) -> list[WorkingHours]:
+    def in_department(self, department_id: int) -> list[Doctor]:
+        """The department's doctors who can be booked: with a sign-in account that is active."""
         rows = self.s.exec(
+            select(DoctorRow)
+            .join(AccountRow, AccountRow.id == DoctorRow.account_id)
+            .where(DoctorRow.department_id == department_id, AccountRow.status == AccountStatus.ACTIVE.value)
+            .order_by(DoctorRow.id)
+        ).all()
+        return [self._to(r) for r in rows]
+
+    def templates(self, doctor_id: int) -> list[WeeklyTemplate]:
+        templates = self.s.exec(
+            select(ScheduleTemplateRow)
+            .where(ScheduleTemplateRow.doctor_id == doctor_id)
+            .order_by(ScheduleTemplateRow.effective_from)
+        ).all()
+        hours = self.s.exec(
             select(WorkingHoursRow)
             .where(WorkingHoursRow.doctor_id == doctor_id)
-            .order_by(WorkingHoursRow.weekday, WorkingHoursRow.start_time)  # type: ignore[arg-type]
+            .order_by(WorkingHoursRow.weekday, WorkingHoursRow.start_time)
         ).all()
-        return [WorkingHours(r.weekday, r.start_time, r.end_time) for r in rows]
-
-    def set_hours(self, doctor_id: int, hours: list[WorkingHours]) -> None:
-        self.s.exec(sa.delete(WorkingHoursRow).where(WorkingHoursRow.doctor_id == doctor_id))  # type: ignore[call-overload,arg-type]
+        by_template: dict[int | None, list[WorkingHours]] = {}
         for h in hours:
-            self.s.add(WorkingHoursRow(doctor_id=doctor_id, weekday=h.weekday, start_time=h.start, end_time=h.end))
+            by_template.setdefault(h.template_id, []).append(WorkingHours(h.weekday, h.start_time, h.end_time))
+        return [WeeklyTemplate(t.effective_from, tuple(by_template.get(t.id, [])), t.slot_minutes) for t in templates]
+
+    def save_template(self, doctor_id: int, template: WeeklyTemplate) -> None:
+        later = self.s.exec(
+            select(ScheduleTemplateRow.id).where(
+                ScheduleTemplateRow.doctor_id == doctor_id,
+                ScheduleTemplateRow.effective_from >= template.effective_from,
+            )
+        ).all()
+        if later:
+            self.s.exec(sa.delete(WorkingHoursRow).where(WorkingHoursRow.template_id.in_(later)))
+            self.s.exec(sa.delete(ScheduleTemplateRow).where(ScheduleTemplateRow.id.in_(later)))
+        row = ScheduleTemplateRow(
+            doctor_id=doctor_id, effective_from=template.effective_from, slot_minutes=template.slot_minutes
+        )
+        self._flush(row)
+        for h in template.hours:
+            self.s.add(
+                WorkingHoursRow(
+                    doctor_id=doctor_id, template_id=row.id, weekday=h.weekday, start_time=h.start, end_time=h.end
+                )
+            )
         self.s.flush()
 
 
@@ -249,6 +310,7 @@ class AppointmentRepo(_Repo):
             cancel_code=row.cancel_code,
             cancelled_by=row.cancelled_by_id,
             rescheduled_from=row.rescheduled_from_id,
+            visit_type=row.visit_type,
         )
 
     def get(self, appointment_id: int, for_update: bool = False) -> Appointment | None:
@@ -269,6 +331,7 @@ class AppointmentRepo(_Repo):
             reason=appointment.reason,
             created_at=_utc(appointment.created_at),
             rescheduled_from_id=appointment.rescheduled_from,
+            visit_type=appointment.visit_type,
         )
         try:
             with self.s.begin_nested():
@@ -310,6 +373,210 @@ class AppointmentRepo(_Repo):
     def active_for_doctor(self, doctor_id: int, start: datetime, end: datetime) -> list[Appointment]:
         return self._active(AppointmentRow.doctor_id, doctor_id, start, end)
 
+    def active_between(self, start: datetime, end: datetime) -> list[Appointment]:
+        return self._active(sa.literal(1), 1, start, end)
+
+    def booked_ending_before(self, moment: datetime, limit: int) -> list[Appointment]:
+        rows = self.s.exec(
+            select(AppointmentRow)
+            .where(AppointmentRow.status == AppointmentStatus.BOOKED.value, AppointmentRow.end_at < _utc(moment))
+            .order_by(AppointmentRow.end_at)
+            .limit(limit)
+        ).all()
+        return [self._to(r) for r in rows]
+
+    def count_active_on(self, doctor_id: int, start: datetime, end: datetime) -> int:
+        return len(self._active(AppointmentRow.doctor_id, doctor_id, start, end))
+
+
+class LeaveRepo(_Repo):
+    @staticmethod
+    def _to(row: LeaveRow) -> Leave:
+        return Leave(
+            row.doctor_id, ensure_aware(row.start_at), ensure_aware(row.end_at), row.reason, row.id, row.created_by_id
+        )
+
+    def add(self, leave: Leave) -> Leave:
+        row = LeaveRow(
+            doctor_id=leave.doctor_id,
+            start_at=_utc(leave.start),
+            end_at=_utc(leave.end),
+            reason=leave.reason,
+            created_by_id=leave.created_by,
+            created_at=utcnow(),
+        )
+        self._flush(row)
+        return self._to(row)
+
+    def get(self, leave_id: int) -> Leave | None:
+        row = self.s.get(LeaveRow, leave_id)
+        return self._to(row) if row else None
+
+    def remove(self, leave_id: int) -> None:
+        self.s.exec(sa.delete(LeaveRow).where(LeaveRow.id == leave_id))
+        self.s.flush()
+
+    def overlapping(self, doctor_id: int | None, start: datetime, end: datetime) -> list[Leave]:
+        who = LeaveRow.doctor_id.is_(None)
+        if doctor_id is not None:
+            who = sa.or_(who, LeaveRow.doctor_id == doctor_id)
+        rows = self.s.exec(
+            select(LeaveRow).where(who, LeaveRow.start_at < _utc(end), LeaveRow.end_at > _utc(start))
+        ).all()
+        return [self._to(r) for r in rows]
+
+
+class AuditRepo(_Repo):
+    """Append-only on purpose: no get-for-change, no save, no delete."""
+
+    def add(self, event: AuditEvent) -> None:
+        self.s.add(
+            AuditEventRow(
+                at=_utc(event.at),
+                actor_account_id=event.actor_account_id,
+                actor_role=event.actor_role,
+                action=event.action,
+                entity=event.entity,
+                entity_id=event.entity_id,
+                patient_id=event.patient_id,
+                detail=event.detail[:2000],
+            )
+        )
+        self.s.flush()
+
+
+class WaitlistRepo(_Repo):
+    @staticmethod
+    def _entry(row: WaitlistEntryRow) -> WaitlistEntry:
+        return WaitlistEntry(
+            row.patient_id,
+            row.doctor_id,
+            row.department_id,
+            row.first_day,
+            row.last_day,
+            ensure_aware(row.created_at),
+            WaitlistStatus(row.status),
+            row.note,
+            row.id,
+        )
+
+    @staticmethod
+    def _offer(row: WaitlistOfferRow) -> WaitlistOffer:
+        return WaitlistOffer(
+            row.entry_id,
+            row.patient_id,
+            row.doctor_id,
+            ensure_aware(row.start_at),
+            ensure_aware(row.end_at),
+            row.visit_type,
+            ensure_aware(row.expires_at),
+            OfferStatus(row.status),
+            row.id,
+        )
+
+    def add(self, entry: WaitlistEntry) -> WaitlistEntry:
+        row = WaitlistEntryRow(
+            patient_id=entry.patient_id,
+            doctor_id=entry.doctor_id,
+            department_id=entry.department_id,
+            first_day=entry.first_day,
+            last_day=entry.last_day,
+            status=entry.status.value,
+            note=entry.note,
+            created_at=_utc(entry.created_at),
+        )
+        self._flush(row)
+        entry.id = row.id
+        return entry
+
+    def get(self, entry_id: int) -> WaitlistEntry | None:
+        row = self.s.get(WaitlistEntryRow, entry_id)
+        return self._entry(row) if row else None
+
+    def save(self, entry: WaitlistEntry) -> None:
+        row = self.s.get(WaitlistEntryRow, entry.id)
+        assert row is not None
+        row.status, row.first_day, row.last_day = entry.status.value, entry.first_day, entry.last_day
+        self._flush(row)
+
+    def waiting_for(self, patient_id: int) -> list[WaitlistEntry]:
+        rows = self.s.exec(
+            select(WaitlistEntryRow)
+            .where(WaitlistEntryRow.patient_id == patient_id, WaitlistEntryRow.status == WaitlistStatus.WAITING.value)
+            .order_by(WaitlistEntryRow.first_day)
+        ).all()
+        return [self._entry(r) for r in rows]
+
+    def candidates(self, doctor_id: int, department_id: int | None, day: date) -> list[WaitlistEntry]:
+        which: Any = WaitlistEntryRow.doctor_id == doctor_id
+        if department_id is not None:
+            which = sa.or_(which, WaitlistEntryRow.department_id == department_id)
+        rows = self.s.exec(
+            select(WaitlistEntryRow)
+            .where(
+                which,
+                WaitlistEntryRow.status == WaitlistStatus.WAITING.value,
+                WaitlistEntryRow.first_day <= day,
+                WaitlistEntryRow.last_day >= day,
+            )
+            .order_by(WaitlistEntryRow.created_at, WaitlistEntryRow.id)
+            .limit(200)
+        ).all()
+        return [self._entry(r) for r in rows]
+
+    def add_offer(self, offer: WaitlistOffer) -> WaitlistOffer:
+        row = WaitlistOfferRow(
+            entry_id=offer.entry_id,
+            patient_id=offer.patient_id,
+            doctor_id=offer.doctor_id,
+            start_at=_utc(offer.start),
+            end_at=_utc(offer.end),
+            visit_type=offer.visit_type,
+            expires_at=_utc(offer.expires),
+            status=offer.status.value,
+        )
+        self._flush(row)
+        offer.id = row.id
+        return offer
+
+    def get_offer(self, offer_id: int) -> WaitlistOffer | None:
+        row = self.s.get(WaitlistOfferRow, offer_id)
+        return self._offer(row) if row else None
+
+    def save_offer(self, offer: WaitlistOffer) -> None:
+        row = self.s.get(WaitlistOfferRow, offer.id)
+        assert row is not None
+        row.status = offer.status.value
+        self._flush(row)
+
+    def open_offers(self, doctor_id: int, start: datetime, end: datetime, now: datetime) -> list[WaitlistOffer]:
+        rows = self.s.exec(
+            select(WaitlistOfferRow).where(
+                WaitlistOfferRow.doctor_id == doctor_id,
+                WaitlistOfferRow.status == OfferStatus.OPEN.value,
+                WaitlistOfferRow.expires_at > _utc(now),
+                WaitlistOfferRow.start_at < _utc(end),
+                WaitlistOfferRow.end_at > _utc(start),
+            )
+        ).all()
+        return [self._offer(r) for r in rows]
+
+    def offers_of(self, doctor_id: int, start: datetime) -> list[WaitlistOffer]:
+        rows = self.s.exec(
+            select(WaitlistOfferRow).where(
+                WaitlistOfferRow.doctor_id == doctor_id, WaitlistOfferRow.start_at == _utc(start)
+            )
+        ).all()
+        return [self._offer(r) for r in rows]
+
+    def expired_offers(self, now: datetime) -> list[WaitlistOffer]:
+        rows = self.s.exec(
+            select(WaitlistOfferRow)
+            .where(WaitlistOfferRow.status == OfferStatus.OPEN.value, WaitlistOfferRow.expires_at <= _utc(now))
+            .limit(500)
+        ).all()
+        return [self._offer(r) for r in rows]
+
 
 class SqlUnitOfWork:
     def __init__(self, engine: Engine, bus: MessageBus | None = None) -> None:
@@ -322,6 +589,9 @@ class SqlUnitOfWork:
     doctors: ports.DoctorRepo
     patients: ports.PatientRepo
     appointments: ports.AppointmentRepo
+    leaves: ports.LeaveRepo
+    audit: ports.AuditRepo
+    waitlist: ports.WaitlistRepo
 
     def __enter__(self) -> Self:
         self.session = Session(self._engine, expire_on_commit=False)
@@ -330,6 +600,9 @@ class SqlUnitOfWork:
         self.doctors = DoctorRepo(self.session)
         self.patients = PatientRepo(self.session)
         self.appointments = AppointmentRepo(self.session)
+        self.leaves = LeaveRepo(self.session)
+        self.audit = AuditRepo(self.session)
+        self.waitlist = WaitlistRepo(self.session)
         self._events = []
         return self
 
@@ -352,11 +625,13 @@ class SqlUnitOfWork:
         if self._bus is not None:
             self._bus.publish(published)
 
-    def lock_for_booking(self, doctor_id: int, patient_id: int) -> None:
+    def lock_for_booking(self, doctor_ids: list[int], patient_id: int | None) -> None:
         if self._engine.dialect.name == "postgresql":
-            # doctor first, then patient: one order for everybody, so no deadlocks
-            self.session.exec(sa.select(sa.func.pg_advisory_xact_lock(1, doctor_id)))  # type: ignore[call-overload]
-            self.session.exec(sa.select(sa.func.pg_advisory_xact_lock(2, patient_id)))  # type: ignore[call-overload]
+            # doctors by id, then the patient: one order for everybody, so no deadlocks
+            for doctor_id in sorted(set(doctor_ids)):
+                self.session.exec(sa.select(sa.func.pg_advisory_xact_lock(1, doctor_id)))  # type: ignore[call-overload]
+            if patient_id is not None:
+                self.session.exec(sa.select(sa.func.pg_advisory_xact_lock(2, patient_id)))  # type: ignore[call-overload]
         # SQLite: the transaction began with BEGIN IMMEDIATE and already serialises writers.
 
 

@@ -41,3 +41,50 @@ class DirectoryChanged(DomainEvent):
     """Departments or doctors were added or edited."""
 
     what: str
+
+
+@dataclass(frozen=True)
+class AppointmentStatusChanged(DomainEvent):
+    """A step of the visit workflow (arrived, checked-in, fulfilled, noshow, entered-in-error) or an admin reset."""
+
+    appointment_id: int
+    doctor_id: int
+    patient_id: int
+    start: datetime
+    end: datetime
+    old: str
+    new: str
+    by_role: str = ""
+
+
+@dataclass(frozen=True)
+class LeaveChanged(DomainEvent):
+    """Leave of one doctor (doctor_id) or a hospital closure (doctor_id None) was added or removed."""
+
+    doctor_id: int | None
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class SlotOffered(DomainEvent):
+    """A freed time is held for a patient from the waiting list until `expires`."""
+
+    offer_id: int
+    patient_id: int
+    doctor_id: int
+    start: datetime
+    end: datetime
+    expires: datetime
+
+
+@dataclass(frozen=True)
+class OfferEnded(DomainEvent):
+    """A waiting-list hold ended (taken, declined or expired): the time is free or booked now."""
+
+    offer_id: int
+    patient_id: int
+    doctor_id: int
+    start: datetime
+    end: datetime
+    outcome: str

@@ -47,6 +47,31 @@ ACTIVE_STATUSES: frozenset[AppointmentStatus] = frozenset(
     }
 )
 
+TERMINAL_STATUSES: frozenset[AppointmentStatus] = frozenset(
+    {
+        AppointmentStatus.FULFILLED,
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.NOSHOW,
+        AppointmentStatus.ENTERED_IN_ERROR,
+    }
+)
+#: the visit workflow (cancellation has its own rules in Appointment.cancel)
+ALLOWED_TRANSITIONS: dict[AppointmentStatus, frozenset[AppointmentStatus]] = {
+    AppointmentStatus.PENDING: frozenset({AppointmentStatus.BOOKED, AppointmentStatus.ENTERED_IN_ERROR}),
+    AppointmentStatus.BOOKED: frozenset(
+        {AppointmentStatus.ARRIVED, AppointmentStatus.NOSHOW, AppointmentStatus.ENTERED_IN_ERROR}
+    ),
+    AppointmentStatus.ARRIVED: frozenset(
+        {
+            AppointmentStatus.CHECKED_IN,
+            AppointmentStatus.FULFILLED,
+            AppointmentStatus.NOSHOW,
+            AppointmentStatus.ENTERED_IN_ERROR,
+        }
+    ),
+    AppointmentStatus.CHECKED_IN: frozenset({AppointmentStatus.FULFILLED, AppointmentStatus.ENTERED_IN_ERROR}),
+}
+
 ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DOTTED_DATE_RE = re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}")
 TIME_RE = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
@@ -141,6 +166,30 @@ class Department:
     id: int | None = None
 
 
+@dataclass(frozen=True)
+class VisitType:
+    """What a patient books: its own length, independent of the grid (a 30-minute visit on a 15-minute grid
+    takes two grid slots)."""
+
+    code: str
+    name: str
+    minutes: int
+
+    def __post_init__(self) -> None:
+        if not 5 <= self.minutes <= 480:
+            raise ValidationError(f"“{self.name}” must last between 5 and 480 minutes.")
+
+
+DEFAULT_VISIT_TYPES: tuple[VisitType, ...] = (
+    VisitType("consultation", "Consultation", 15),
+    VisitType("follow-up", "Follow-up", 30),
+    VisitType("procedure", "Procedure", 60),
+)
+DEFAULT_MIN_NOTICE_HOURS = 1
+DEFAULT_HORIZON_DAYS = 28
+MAX_HORIZON_DAYS = 366
+
+
 @dataclass
 class Doctor:
     account_id: int | None
@@ -148,8 +197,23 @@ class Doctor:
     specialty: str
     department_id: int | None
     email: str | None = None
-    slot_minutes: int = 15
+    slot_minutes: int = 15  # the grid of the template in force today (kept for display)
     id: int | None = None
+    visit_types: tuple[VisitType, ...] = ()  # none set: one visit is one slot of the grid
+    min_notice_hours: int = DEFAULT_MIN_NOTICE_HOURS
+    horizon_days: int = DEFAULT_HORIZON_DAYS
+
+    def offered_types(self) -> tuple[VisitType, ...]:
+        return self.visit_types or (VisitType("consultation", "Consultation", self.slot_minutes),)
+
+    def visit_type(self, code: str | None) -> VisitType:
+        """The visit type with this code; no code: the first (shortest) one."""
+        if not code:
+            return self.offered_types()[0]
+        for vt in self.offered_types():
+            if vt.code == code:
+                return vt
+        raise ValidationError("Please choose one of the doctor's visit types.")
 
 
 @dataclass
@@ -179,6 +243,43 @@ class WorkingHours:
 
 
 @dataclass(frozen=True)
+class WeeklyTemplate:
+    """A doctor's week from `effective_from` on (until a later template takes over): working ranges per
+    weekday (several a day leave breaks) and the slot grid."""
+
+    effective_from: date
+    hours: tuple[WorkingHours, ...]
+    slot_minutes: int
+
+    def ranges_on(self, weekday: int) -> list[WorkingHours]:
+        return sorted((h for h in self.hours if h.weekday == weekday), key=lambda h: h.start)
+
+
+def template_on(templates: list[WeeklyTemplate], day: date) -> WeeklyTemplate | None:
+    """The template in force on a local day: the latest that took effect on or before it."""
+    best = None
+    for t in templates:
+        if t.effective_from <= day and (best is None or t.effective_from > best.effective_from):
+            best = t
+    return best
+
+
+@dataclass(frozen=True)
+class Leave:
+    """Time a doctor is away (doctor_id set) or the whole hospital is closed (doctor_id None), in UTC."""
+
+    doctor_id: int | None
+    start: datetime
+    end: datetime
+    reason: str = ""
+    id: int | None = None
+    created_by: int | None = None
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        return self.start < end and start < self.end
+
+
+@dataclass(frozen=True)
 class Slot:
     """A bookable interval of one doctor, in UTC."""
 
@@ -202,6 +303,7 @@ class Appointment:
     cancel_code: str = ""  # FHIR appointment-cancellation-reason
     cancelled_by: int | None = None  # account id
     rescheduled_from: int | None = None  # the appointment this one replaced
+    visit_type: str = ""  # VisitType.code
 
     @property
     def is_active(self) -> bool:
@@ -244,6 +346,56 @@ class Appointment:
         self.cancel_reason = (note or "").strip()[:500]
         self.cancelled_by = actor.account_id
 
+    def move_to(
+        self, new: AppointmentStatus, actor: Actor, now: datetime, local_today: date, local_day: date
+    ) -> AppointmentStatus:
+        """One step of the visit workflow (not cancellation, see cancel()); returns the old status.
+
+        booked -> arrived (front desk or the patient checking in on the day) -> checked-in (the doctor starts
+        the visit) -> fulfilled (the doctor finishes it); booked/arrived -> noshow once the start has passed;
+        pending -> booked (staff confirm); any open state -> entered-in-error (staff). Terminal states stay
+        terminal (see admin_reset). `local_today` and `local_day` (of the start) are in the hospital's zone."""
+        old = self.status
+        if old in TERMINAL_STATUSES:
+            raise ValidationError(f"This appointment is {old.value}; that is final.")
+        if new not in ALLOWED_TRANSITIONS.get(old, frozenset()):
+            raise ValidationError(f"An appointment that is {old.value} cannot become {new.value}.")
+        staff = actor.role == Role.ADMIN or (actor.role == Role.DOCTOR and actor.doctor_id == self.doctor_id)
+        if actor.role == Role.DOCTOR and not staff:
+            raise NotAllowed("You can only change appointments in your own schedule.")
+        if actor.role == Role.PATIENT:
+            if actor.patient_id != self.patient_id or new != AppointmentStatus.ARRIVED:
+                raise NotAllowed("You can only check yourself in.")
+            if local_today != local_day:
+                raise ValidationError("You can check in on the day of your appointment.")
+            if now >= self.end:
+                raise ValidationError("This appointment is over; please speak to the front desk.")
+        if new == AppointmentStatus.NOSHOW and now < self.start:
+            raise ValidationError("A patient can only be marked as not attending once the start time has passed.")
+        if new in (AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN, AppointmentStatus.FULFILLED) and (
+            local_today < local_day
+        ):
+            raise ValidationError("This appointment is on a later day.")
+        self.status = new
+        return old
+
+    def admin_reset(self, actor: Actor, to: AppointmentStatus, reason: str) -> AppointmentStatus:
+        """The one way out of a terminal state: an admin, with a reason (the caller writes the audit event)."""
+        if actor.role != Role.ADMIN:
+            raise NotAllowed("Only an administrator can reset an appointment.")
+        if self.status not in TERMINAL_STATUSES:
+            raise ValidationError(f"This appointment is {self.status.value}; only final states need a reset.")
+        if to not in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED, AppointmentStatus.FULFILLED):
+            raise ValidationError("An appointment can be reset to booked, arrived or fulfilled.")
+        if to == self.status:
+            raise ValidationError(f"This appointment is already {to.value}.")
+        require_text(reason, "A reason for the reset", 500)
+        old = self.status
+        self.status = to
+        if old == AppointmentStatus.CANCELLED:
+            self.cancelled_at, self.cancel_code, self.cancel_reason, self.cancelled_by = None, "", "", None
+        return old
+
     @property
     def cancellation_text(self) -> str:
         label = CANCELLATION_REASONS.get(self.cancel_code, "")
@@ -276,3 +428,70 @@ def parse_birth_date(raw: str | None, today: date) -> date:
     if born < today - timedelta(days=130 * 366):
         raise ValidationError("Date of birth is too far in the past.")
     return born
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """Who did what to which record, when. Append-only."""
+
+    at: datetime
+    actor_account_id: int | None  # None: the system (e.g. the noshow job)
+    actor_role: str
+    action: str  # e.g. "appointment.reset", "leave.add"
+    entity: str  # e.g. "appointment"
+    entity_id: int | None
+    patient_id: int | None = None
+    detail: str = ""
+
+
+class WaitlistStatus(StrEnum):
+    WAITING = "waiting"
+    BOOKED = "booked"  # took an offered time
+    LEFT = "left"  # the patient left the list
+
+
+class OfferStatus(StrEnum):
+    OPEN = "open"
+    TAKEN = "taken"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+@dataclass
+class WaitlistEntry:
+    """A patient waiting for a time with one doctor, or with any doctor of a department, within local days."""
+
+    patient_id: int
+    doctor_id: int | None
+    department_id: int | None
+    first_day: date
+    last_day: date
+    created_at: datetime
+    status: WaitlistStatus = WaitlistStatus.WAITING
+    note: str = ""
+    id: int | None = None
+
+    def wants(self, doctor_id: int, department_id: int | None, day: date) -> bool:
+        if self.status != WaitlistStatus.WAITING or not self.first_day <= day <= self.last_day:
+            return False
+        if self.doctor_id is not None:
+            return self.doctor_id == doctor_id
+        return self.department_id is not None and self.department_id == department_id
+
+
+@dataclass
+class WaitlistOffer:
+    """A freed time held for one waiting patient until `expires`."""
+
+    entry_id: int
+    patient_id: int
+    doctor_id: int
+    start: datetime
+    end: datetime
+    visit_type: str
+    expires: datetime
+    status: OfferStatus = OfferStatus.OPEN
+    id: int | None = None
+
+    def is_open(self, now: datetime) -> bool:
+        return self.status == OfferStatus.OPEN and now < self.expires

@@ -9,28 +9,46 @@ from zoneinfo import ZoneInfo
 from domain import events
 from domain.errors import Conflict, NotAllowed, NotFound, SlotTaken, ValidationError
 from domain.model import (
+    DEFAULT_HORIZON_DAYS,
+    MAX_HORIZON_DAYS,
     MIN_PASSWORD_LENGTH,
     Account,
     AccountStatus,
     Actor,
     Appointment,
     AppointmentStatus,
+    AuditEvent,
     Department,
     Doctor,
+    Leave,
+    OfferStatus,
     Patient,
     Role,
     Slot,
+    VisitType,
+    WaitlistEntry,
+    WaitlistOffer,
+    WaitlistStatus,
+    WeeklyTemplate,
     WorkingHours,
     ensure_aware,
     normalise_email,
     parse_birth_date,
     require_text,
+    template_on,
 )
 from domain.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
-from domain.schedule import check_no_overlap, check_slot_minutes, generate_slots
+from domain.schedule import (
+    check_no_overlap,
+    check_slot_minutes,
+    generate_grid,
+    leave_range,
+    on_leave,
+    within_hours,
+)
 from domain.throttle import LoginThrottle
 
-BOOKING_HORIZON_DAYS = 28
+BOOKING_HORIZON_DAYS = DEFAULT_HORIZON_DAYS
 
 
 class SystemClock:
@@ -60,6 +78,7 @@ class Services:
     tz: ZoneInfo
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     cancel_cutoff: timedelta = timedelta(hours=2)  # patients cancel or move online until then
+    offer_hold: timedelta = timedelta(minutes=5)  # how long a freed time is held for a waiting patient
 
     # ---- accounts -------------------------------------------------------------------------
     def actor_for(self, account_id: int) -> Actor:
@@ -204,70 +223,296 @@ class Services:
             uow.commit()
             return doctor
 
-    # ---- doctor: availability -------------------------------------------------------------
-    def set_availability(self, actor: Actor, doctor_id: int, hours: list[WorkingHours], slot_minutes: int) -> None:
+    # ---- doctor: weekly template, visit types, booking window ----------------------------
+    def _may_manage(self, actor: Actor, doctor_id: int) -> None:
         if not (actor.role == Role.ADMIN or (actor.role == Role.DOCTOR and actor.doctor_id == doctor_id)):
-            raise NotAllowed("You can only change your own availability.")
+            raise NotAllowed("You can only change your own schedule.")
+
+    def set_availability(
+        self,
+        actor: Actor,
+        doctor_id: int,
+        hours: list[WorkingHours],
+        slot_minutes: int,
+        effective_from: date | None = None,
+        visit_types: list[VisitType] | None = None,
+        min_notice_hours: int | None = None,
+        horizon_days: int | None = None,
+    ) -> list[Appointment]:
+        """Store the doctor's week from `effective_from` (default: today) on. Booked appointments are never
+        moved or deleted: the ones that no longer fit are returned (and shown) for the doctor to resolve."""
+        self._may_manage(actor, doctor_id)
         check_slot_minutes(slot_minutes)
         ordered = check_no_overlap(hours)
+        today = self.clock.today()
+        effective = effective_from or today
+        if effective < today:
+            raise ValidationError("A new schedule can take effect today or later, not in the past.")
+        if effective > today + timedelta(days=MAX_HORIZON_DAYS):
+            raise ValidationError("A new schedule can take effect at most a year ahead.")
+        types = check_visit_types(visit_types) if visit_types is not None else None
+        if min_notice_hours is not None and not 0 <= min_notice_hours <= 24 * 14:
+            raise ValidationError("Minimum notice must be between 0 hours and 14 days.")
+        if horizon_days is not None and not 1 <= horizon_days <= MAX_HORIZON_DAYS:
+            raise ValidationError(f"Patients can book between 1 and {MAX_HORIZON_DAYS} days ahead.")
         with self.uow() as uow:
             self._still_active(uow, actor)
             doctor = uow.doctors.get(doctor_id)
-            if doctor is None:
+            if doctor is None or doctor.id is None:
                 raise NotFound("This doctor no longer exists.")
-            doctor.slot_minutes = slot_minutes
+            uow.doctors.save_template(doctor_id, WeeklyTemplate(effective, tuple(ordered), slot_minutes))
+            templates = uow.doctors.templates(doctor_id)
+            current = template_on(templates, today)
+            doctor.slot_minutes = current.slot_minutes if current else slot_minutes
+            if types is not None:
+                doctor.visit_types = types
+            if min_notice_hours is not None:
+                doctor.min_notice_hours = min_notice_hours
+            if horizon_days is not None:
+                doctor.horizon_days = horizon_days
             uow.doctors.save(doctor)
-            uow.doctors.set_hours(doctor_id, ordered)
+            conflicts = self._conflicts(uow, doctor.id, templates)
+            uow.audit.add(
+                AuditEvent(
+                    self.clock.now(),
+                    actor.account_id,
+                    actor.role.value,
+                    "schedule.change",
+                    "doctor",
+                    doctor_id,
+                    detail=f"from {effective.isoformat()}: {len(ordered)} ranges, {slot_minutes}-minute grid, "
+                    f"{len(conflicts)} appointments outside the new hours",
+                )
+            )
             uow.record(events.AvailabilityChanged(doctor_id))
+            uow.commit()
+            return conflicts
+
+    def _conflicts(self, uow: UnitOfWork, doctor_id: int, templates: list[WeeklyTemplate]) -> list[Appointment]:
+        now = self.clock.now()
+        upcoming = uow.appointments.active_for_doctor(doctor_id, now, now + timedelta(days=2 * MAX_HORIZON_DAYS))
+        return sorted(
+            (a for a in upcoming if not within_hours(templates, a.start, a.end, self.tz)), key=lambda a: a.start
+        )
+
+    def schedule_conflicts(self, actor: Actor, doctor_id: int) -> list[Appointment]:
+        """Upcoming appointments that lie outside the doctor's hours as they are now."""
+        self._may_manage(actor, doctor_id)
+        with self.uow(readonly=True) as uow:
+            return self._conflicts(uow, doctor_id, uow.doctors.templates(doctor_id))
+
+    def templates(self, doctor_id: int) -> list[WeeklyTemplate]:
+        with self.uow(readonly=True) as uow:
+            return uow.doctors.templates(doctor_id)
+
+    # ---- leave and closures ---------------------------------------------------------------
+    def add_leave(
+        self,
+        actor: Actor,
+        doctor_id: int | None,
+        first_day: date,
+        last_day: date,
+        part: str = "full",
+        reason: str = "",
+    ) -> tuple[Leave, list[Appointment]]:
+        """Leave of a doctor (doctor_id) or a hospital closure (None, admins only). Every day of the range is
+        blocked; the patients booked then are cancelled, told at once and offered other times. Returns the
+        leave and the cancelled appointments (the doctor sees who is affected)."""
+        if doctor_id is None:
+            actor.require(Role.ADMIN)
+        else:
+            self._may_manage(actor, doctor_id)
+        reason = (reason or "").strip()[:300]
+        if first_day < self.clock.today():
+            raise ValidationError("Leave cannot start in the past.")
+        start, end = leave_range(first_day, last_day, part, self.tz)
+        now = self.clock.now()
+        with self.uow() as uow:
+            self._still_active(uow, actor)
+            doctor = uow.doctors.get(doctor_id) if doctor_id is not None else None
+            if doctor_id is not None and doctor is None:
+                raise NotFound("This doctor no longer exists.")
+            if any(
+                leave.doctor_id == doctor_id and leave.covers(start, end)
+                for leave in uow.leaves.overlapping(doctor_id, start, end)
+            ):
+                raise Conflict("This overlaps leave that is already entered. Change or remove that first.")
+            leave = uow.leaves.add(Leave(doctor_id, start, end, reason, created_by=actor.account_id))
+            if doctor is not None:
+                assert doctor.id is not None
+                affected = uow.appointments.active_for_doctor(doctor.id, max(start, now), end)
+                note = f"{doctor.name} is away" + (f": {reason}" if reason else "")
+                code = "prov"
+            else:
+                affected = uow.appointments.active_between(max(start, now), end)
+                note = "The hospital is closed" + (f": {reason}" if reason else "")
+                code = "other"
+            cancelled = []
+            for appointment in affected:
+                if appointment.status not in (AppointmentStatus.PENDING, AppointmentStatus.BOOKED):
+                    continue  # already at the hospital: the staff deal with them in person
+                appointment.cancel(actor, now, code, note)
+                uow.appointments.save(appointment)
+                self._record_cancel(uow, appointment, actor)
+                cancelled.append(appointment)
+            what = "closure" if doctor_id is None else "leave"
+            uow.audit.add(
+                AuditEvent(
+                    now,
+                    actor.account_id,
+                    actor.role.value,
+                    f"{what}.add",
+                    what,
+                    leave.id,
+                    detail=f"{first_day.isoformat()}..{last_day.isoformat()} {part}; "
+                    f"{len(cancelled)} appointments cancelled",
+                )
+            )
+            uow.record(events.LeaveChanged(doctor_id, start, end))
+            uow.commit()
+            return leave, cancelled
+
+    def remove_leave(self, actor: Actor, leave_id: int) -> None:
+        """Take leave back: its times are bookable again (cancelled appointments stay cancelled)."""
+        with self.uow() as uow:
+            self._still_active(uow, actor)
+            leave = uow.leaves.get(leave_id)
+            if leave is None:
+                raise NotFound("This leave no longer exists.")
+            if leave.doctor_id is None:
+                actor.require(Role.ADMIN)
+            else:
+                self._may_manage(actor, leave.doctor_id)
+            uow.leaves.remove(leave_id)
+            what = "closure" if leave.doctor_id is None else "leave"
+            uow.audit.add(
+                AuditEvent(self.clock.now(), actor.account_id, actor.role.value, f"{what}.remove", what, leave_id)
+            )
+            uow.record(events.LeaveChanged(leave.doctor_id, leave.start, leave.end))
             uow.commit()
 
     # ---- booking --------------------------------------------------------------------------
-    def slots(self, doctor_id: int, first_day: date, days: int) -> list[tuple[Slot, bool]]:
-        """The doctor's grid for the given local days, each slot with `free`.
-        Past slots and slots beyond the booking horizon are not offered."""
+    def slots(
+        self,
+        doctor_id: int,
+        first_day: date,
+        days: int,
+        visit_type: str | None = None,
+        patient_id: int | None = None,
+    ) -> list[tuple[Slot, bool]]:
+        """The times a visit of this type can start on the given local days, each with `free`. A slot's end
+        is the end of that visit. Times outside the booking window, or where the visit would run past the
+        hours or into a break, are not offered; times on leave, taken, or held for somebody else's waiting
+        list offer are offered as not free."""
         now = self.clock.now()
         with self.uow(readonly=True) as uow:
             doctor = uow.doctors.get(doctor_id)
             if doctor is None or doctor.id is None:
                 raise NotFound("This doctor does not exist.")
-            grid = generate_slots(
-                doctor.id, uow.doctors.hours(doctor.id), doctor.slot_minutes, first_day, days, self.tz
-            )
-            if not grid:
-                return []
-            taken = uow.appointments.active_for_doctor(doctor.id, grid[0].start, grid[-1].end)
-        horizon = now + timedelta(days=BOOKING_HORIZON_DAYS)
+            return self._slots(uow, doctor, first_day, days, doctor.visit_type(visit_type), patient_id, now)
+
+    def _slots(
+        self,
+        uow: UnitOfWork,
+        doctor: Doctor,
+        first_day: date,
+        days: int,
+        vt: VisitType,
+        patient_id: int | None,
+        now: datetime,
+    ) -> list[tuple[Slot, bool]]:
+        assert doctor.id is not None
+        templates = uow.doctors.templates(doctor.id)
+        grid = generate_grid(doctor.id, templates, first_day, days, self.tz)
+        if not grid:
+            return []
+        length = timedelta(minutes=vt.minutes)
+        earliest = now + timedelta(hours=doctor.min_notice_hours)
+        horizon = now + timedelta(days=doctor.horizon_days)
+        span_start, span_end = grid[0].start, grid[-1].start + length
+        taken = uow.appointments.active_for_doctor(doctor.id, span_start, span_end)
+        leaves = uow.leaves.overlapping(doctor.id, span_start, span_end)
+        holds = [
+            o for o in uow.waitlist.open_offers(doctor.id, span_start, span_end, now) if o.patient_id != patient_id
+        ]
         out = []
-        for slot in grid:
-            if slot.start <= now or slot.start > horizon:
+        for cell in grid:
+            if cell.start < earliest or cell.start > horizon:
                 continue
-            busy = any(a.overlaps(slot.start, slot.end) for a in taken)
-            out.append((slot, not busy))
+            end = cell.start + length
+            if not within_hours(templates, cell.start, end, self.tz):
+                continue
+            busy = (
+                any(a.overlaps(cell.start, end) for a in taken)
+                or on_leave(leaves, cell.start, end) is not None
+                or any(o.start < end and cell.start < o.end for o in holds)
+            )
+            out.append((Slot(doctor.id, cell.start, end), not busy))
         return out
 
-    def _check_window(self, start: datetime) -> datetime:
+    def department_slots(
+        self, department_id: int, first_day: date, days: int, patient_id: int | None = None
+    ) -> list[tuple[Slot, bool]]:
+        """'Any doctor in this department': every start at which some doctor of the department can see the
+        patient for a first consultation (doctor_id 0: the doctor is picked when booking)."""
+        now = self.clock.now()
+        merged: dict[datetime, tuple[datetime, bool]] = {}
+        with self.uow(readonly=True) as uow:
+            for doctor in uow.doctors.in_department(department_id):
+                for slot, free in self._slots(uow, doctor, first_day, days, doctor.visit_type(None), patient_id, now):
+                    end, was_free = merged.get(slot.start, (slot.end, False))
+                    merged[slot.start] = (min(end, slot.end), was_free or free)
+        return [(Slot(0, start, end), free) for start, (end, free) in sorted(merged.items())]
+
+    def _check_window(self, doctor: Doctor, start: datetime) -> datetime:
         start = ensure_aware(start).astimezone(UTC)
         now = self.clock.now()
         if start <= now:
             raise ValidationError("This time has already passed. Please pick a later slot.")
-        if start > now + timedelta(days=BOOKING_HORIZON_DAYS):
-            raise ValidationError(f"Appointments can be booked at most {BOOKING_HORIZON_DAYS} days ahead.")
+        if start < now + timedelta(hours=doctor.min_notice_hours):
+            raise ValidationError(
+                f"{doctor.name} takes online bookings at least {doctor.min_notice_hours} hours ahead. "
+                "Please pick a later time or call the hospital."
+            )
+        if start > now + timedelta(days=doctor.horizon_days):
+            raise ValidationError(f"{doctor.name} can be booked at most {doctor.horizon_days} days ahead.")
         return start
 
-    def _claim_slot(self, uow: UnitOfWork, patient_id: int, doctor: Doctor, start: datetime) -> Slot:
-        """The slot at `start` if it is on the doctor's grid, free, and the patient is free then."""
+    def _claim_slot(
+        self, uow: UnitOfWork, patient_id: int, doctor: Doctor, start: datetime, vt: VisitType, locked: bool = False
+    ) -> Slot:
+        """The visit at `start` if it starts on the doctor's grid, fits the hours, and the doctor, the time
+        and the patient are free then. A waiting-list hold for this patient is used up."""
         assert doctor.id is not None
+        templates = uow.doctors.templates(doctor.id)
         local_day = start.astimezone(self.tz).date()
-        grid = generate_slots(doctor.id, uow.doctors.hours(doctor.id), doctor.slot_minutes, local_day, 1, self.tz)
-        slot = next((s for s in grid if s.start == start), None)
-        if slot is None:
+        grid = generate_grid(doctor.id, templates, local_day, 1, self.tz)
+        if not any(s.start == start for s in grid):
             raise ValidationError("The doctor does not see patients at this time. Please pick a slot from the list.")
-        uow.lock_for_booking(doctor.id, patient_id)
-        if uow.appointments.active_for_doctor(doctor.id, slot.start, slot.end):
+        end = start + timedelta(minutes=vt.minutes)
+        if not within_hours(templates, start, end, self.tz):
+            raise ValidationError(
+                f"A {vt.name.lower()} takes {vt.minutes} minutes and would run past the doctor's hours or into "
+                "a break. Please pick an earlier time."
+            )
+        if not locked:
+            uow.lock_for_booking([doctor.id], patient_id)
+        leave = on_leave(uow.leaves.overlapping(doctor.id, start, end), start, end)
+        if leave is not None:
+            if leave.doctor_id is None:
+                raise ValidationError("The hospital is closed at this time. Please pick another day.")
+            raise ValidationError(f"{doctor.name} is away at this time. Please pick another day.")
+        now = self.clock.now()
+        for offer in uow.waitlist.open_offers(doctor.id, start, end, now):
+            if offer.patient_id != patient_id:
+                raise SlotTaken("This time is held for a patient from the waiting list for a few minutes.")
+        if uow.appointments.active_for_doctor(doctor.id, start, end):
             raise SlotTaken()
-        if uow.appointments.active_for_patient(patient_id, slot.start, slot.end):
+        if uow.appointments.active_for_patient(patient_id, start, end):
             raise Conflict("You already have an appointment at this time.")
-        return slot
+        for offer in uow.waitlist.open_offers(doctor.id, start, end, now):
+            self._end_offer(uow, offer, OfferStatus.TAKEN)
+        return Slot(doctor.id, start, end)
 
     def _book_slot(
         self,
@@ -276,10 +521,12 @@ class Services:
         doctor: Doctor,
         start: datetime,
         reason: str,
+        vt: VisitType,
         rescheduled_from: int | None = None,
+        locked: bool = False,
     ) -> Appointment:
         """Claim the slot, store the booked appointment and record SlotBooked (the caller commits)."""
-        slot = self._claim_slot(uow, patient_id, doctor, start)
+        slot = self._claim_slot(uow, patient_id, doctor, start, vt, locked)
         appointment = uow.appointments.add(
             Appointment(
                 doctor_id=slot.doctor_id,
@@ -290,32 +537,76 @@ class Services:
                 reason=reason,
                 created_at=self.clock.now(),
                 rescheduled_from=rescheduled_from,
+                visit_type=vt.code,
             )
         )
         assert appointment.id is not None
         uow.record(events.SlotBooked(appointment.id, slot.doctor_id, patient_id, slot.start, slot.end))
         return appointment
 
-    def book(self, actor: Actor, doctor_id: int, start: datetime, reason: str = "") -> Appointment:
+    def _patient(self, actor: Actor) -> int:
         actor.require(Role.PATIENT)
         if actor.patient_id is None:
             raise NotAllowed("Only patients can book appointments.")
-        start = self._check_window(start)
+        return actor.patient_id
+
+    def book(
+        self, actor: Actor, doctor_id: int, start: datetime, reason: str = "", visit_type: str | None = None
+    ) -> Appointment:
+        patient_id = self._patient(actor)
         with self.uow() as uow:
             self._still_active(uow, actor)
             doctor = uow.doctors.get(doctor_id)
             if doctor is None or doctor.id is None:
                 raise NotFound("This doctor does not exist.")
-            appointment = self._book_slot(uow, actor.patient_id, doctor, start, (reason or "").strip()[:500])
+            start = self._check_window(doctor, start)
+            vt = doctor.visit_type(visit_type)
+            appointment = self._book_slot(uow, patient_id, doctor, start, (reason or "").strip()[:500], vt)
             uow.commit()
             return appointment
+
+    def book_any(self, actor: Actor, department_id: int, start: datetime, reason: str = "") -> Appointment:
+        """A first consultation with whichever doctor of the department is really free then; among the free
+        ones the doctor with the fewest appointments that day, so the load is spread. All candidates are
+        locked first (in one order), so two patients never get the same doctor at the same time."""
+        patient_id = self._patient(actor)
+        start = ensure_aware(start).astimezone(UTC)
+        with self.uow() as uow:
+            self._still_active(uow, actor)
+            if uow.departments.get(department_id) is None:
+                raise NotFound("This department does not exist.")
+            doctors = [d for d in uow.doctors.in_department(department_id) if d.id is not None]
+            uow.lock_for_booking(sorted(d.id for d in doctors if d.id is not None), patient_id)
+            local = start.astimezone(self.tz).date()
+            day_start = datetime.combine(local, datetime.min.time(), tzinfo=self.tz).astimezone(UTC)
+            day_end = datetime.combine(local + timedelta(days=1), datetime.min.time(), tzinfo=self.tz).astimezone(UTC)
+            ranked = sorted(
+                doctors, key=lambda d: (uow.appointments.count_active_on(d.id or 0, day_start, day_end), d.id)
+            )
+            if start <= self.clock.now():
+                raise ValidationError("This time has already passed. Please pick a later slot.")
+            for doctor in ranked:
+                try:
+                    self._check_window(doctor, start)
+                    return self._book_any_with(uow, patient_id, doctor, start, reason)
+                except (SlotTaken, ValidationError):
+                    continue  # this doctor cannot then; a Conflict (the patient is busy) ends the search
+            raise SlotTaken("No doctor of this department is free at this time any more.")
+
+    def _book_any_with(
+        self, uow: UnitOfWork, patient_id: int, doctor: Doctor, start: datetime, reason: str
+    ) -> Appointment:
+        appointment = self._book_slot(
+            uow, patient_id, doctor, start, (reason or "").strip()[:500], doctor.visit_type(None), locked=True
+        )
+        uow.commit()
+        return appointment
 
     def reschedule(self, actor: Actor, appointment_id: int, new_start: datetime) -> Appointment:
         """Move an own appointment to another time of the same doctor, in one transaction: the old one is
         cancelled (linked from the new one) only if the new slot can be had; a repeated or stale request
         finds the old one no longer booked and is refused."""
         actor.require(Role.PATIENT)
-        new_start = self._check_window(new_start)
         now = self.clock.now()
         with self.uow() as uow:
             self._still_active(uow, actor)
@@ -324,22 +615,37 @@ class Services:
                 raise NotFound("This appointment does not exist.")
             if old.status not in (AppointmentStatus.PENDING, AppointmentStatus.BOOKED):
                 raise ValidationError(f"This appointment is {old.status.value} and can no longer be moved.")
-            if old.start == new_start:
-                raise ValidationError("That is the time you already have.")
             doctor = uow.doctors.get(old.doctor_id)
             if doctor is None or doctor.id is None:
                 raise NotFound("This doctor does not exist.")
+            new_start = self._check_window(doctor, new_start)
+            if old.start == new_start:
+                raise ValidationError("That is the time you already have.")
+            try:
+                vt = doctor.visit_type(old.visit_type)
+            except ValidationError:  # the doctor no longer offers that type: keep the length
+                vt = VisitType(old.visit_type or "visit", "Visit", int((old.end - old.start).total_seconds() // 60))
             old.cancel(actor, now, "pat", "Moved to another time by the patient", self.cancel_cutoff)
             uow.appointments.save(old)  # frees the old slot inside this transaction only
-            assert old.id is not None
-            uow.record(
-                events.AppointmentCancelled(
-                    old.id, old.doctor_id, old.patient_id, old.start, old.end, "patient", old.cancellation_text
-                )
-            )
-            new = self._book_slot(uow, actor.patient_id, doctor, new_start, old.reason, rescheduled_from=old.id)
+            self._record_cancel(uow, old, actor)
+            new = self._book_slot(uow, actor.patient_id, doctor, new_start, old.reason, vt, rescheduled_from=old.id)
+            self._offer_freed(uow, doctor, old)
             uow.commit()
             return new
+
+    def _record_cancel(self, uow: UnitOfWork, appointment: Appointment, actor: Actor | None) -> None:
+        assert appointment.id is not None
+        uow.record(
+            events.AppointmentCancelled(
+                appointment.id,
+                appointment.doctor_id,
+                appointment.patient_id,
+                appointment.start,
+                appointment.end,
+                by_role=actor.role.value if actor else "system",
+                reason=appointment.cancellation_text,
+            )
+        )
 
     def cancel(self, actor: Actor, appointment_id: int, code: str = "", note: str = "") -> Appointment:
         actor.require(Role.PATIENT, Role.DOCTOR, Role.ADMIN)
@@ -350,20 +656,293 @@ class Services:
                 raise NotFound("This appointment does not exist.")
             appointment.cancel(actor, self.clock.now(), code, note, self.cancel_cutoff)
             uow.appointments.save(appointment)
-            assert appointment.id is not None
-            uow.record(
-                events.AppointmentCancelled(
-                    appointment.id,
-                    appointment.doctor_id,
-                    appointment.patient_id,
-                    appointment.start,
-                    appointment.end,
-                    by_role=actor.role.value,
-                    reason=appointment.cancellation_text,
+            self._record_cancel(uow, appointment, actor)
+            doctor = uow.doctors.get(appointment.doctor_id)
+            if doctor is not None:
+                self._offer_freed(uow, doctor, appointment)
+            uow.commit()
+            return appointment
+
+    def alternatives(self, actor: Actor, appointment_id: int, count: int = 3) -> list[tuple[Doctor, Slot]]:
+        """For a patient whose appointment the hospital cancelled: the next free times of the same doctor,
+        then of the other doctors of the department."""
+        actor.require(Role.PATIENT)
+        now = self.clock.now()
+        with self.uow(readonly=True) as uow:
+            appointment = uow.appointments.get(appointment_id)
+            if appointment is None or appointment.patient_id != actor.patient_id:
+                raise NotFound("This appointment does not exist.")
+            doctor = uow.doctors.get(appointment.doctor_id)
+            if doctor is None:
+                return []
+            others = (
+                [d for d in uow.doctors.in_department(doctor.department_id) if d.id != doctor.id]
+                if (doctor.department_id is not None)
+                else []
+            )
+            found: list[tuple[Doctor, Slot]] = []
+            first_day = max(appointment.start, now).astimezone(self.tz).date()
+            for candidate in [doctor, *others]:
+                mine = 0
+                for slot, free in self._slots(
+                    uow, candidate, first_day, candidate.horizon_days, candidate.visit_type(None), actor.patient_id, now
+                ):
+                    if free and not uow.appointments.active_for_patient(appointment.patient_id, slot.start, slot.end):
+                        found.append((candidate, slot))
+                        mine += 1
+                        if mine >= count:
+                            break
+                if len(found) >= count:
+                    break
+            return found[: count * 2]
+
+    # ---- the visit workflow ---------------------------------------------------------------
+    def set_status(self, actor: Actor, appointment_id: int, new: AppointmentStatus) -> Appointment:
+        """Arrived (front desk, or the patient checking in on the day), checked-in (the doctor starts the
+        visit), fulfilled, noshow, entered-in-error: only the steps the workflow allows, by who may take them."""
+        actor.require(Role.PATIENT, Role.DOCTOR, Role.ADMIN)
+        now = self.clock.now()
+        with self.uow() as uow:
+            self._still_active(uow, actor)
+            appointment = uow.appointments.get(appointment_id, for_update=True)
+            if appointment is None or (actor.role == Role.PATIENT and appointment.patient_id != actor.patient_id):
+                raise NotFound("This appointment does not exist.")
+            old = appointment.move_to(new, actor, now, self.clock.today(), appointment.start.astimezone(self.tz).date())
+            uow.appointments.save(appointment)
+            self._record_status(uow, appointment, old, actor)
+            if not appointment.is_active and appointment.start > now:
+                doctor = uow.doctors.get(appointment.doctor_id)
+                if doctor is not None:
+                    self._offer_freed(uow, doctor, appointment)
+            uow.commit()
+            return appointment
+
+    def _record_status(
+        self, uow: UnitOfWork, appointment: Appointment, old: AppointmentStatus, actor: Actor | None, detail: str = ""
+    ) -> None:
+        assert appointment.id is not None
+        role = actor.role.value if actor else "system"
+        uow.audit.add(
+            AuditEvent(
+                self.clock.now(),
+                actor.account_id if actor else None,
+                role,
+                "appointment.reset" if detail else "appointment.status",
+                "appointment",
+                appointment.id,
+                patient_id=appointment.patient_id,
+                detail=f"{old.value} -> {appointment.status.value}" + (f"; {detail}" if detail else ""),
+            )
+        )
+        uow.record(
+            events.AppointmentStatusChanged(
+                appointment.id,
+                appointment.doctor_id,
+                appointment.patient_id,
+                appointment.start,
+                appointment.end,
+                old.value,
+                appointment.status.value,
+                role,
+            )
+        )
+
+    def admin_reset(self, actor: Actor, appointment_id: int, to: AppointmentStatus, reason: str) -> Appointment:
+        """Undo a final state (a mistaken noshow or cancellation): admins only, with a reason, audited. A reset
+        to an active state needs the time to be free still."""
+        actor.require(Role.ADMIN)
+        with self.uow() as uow:
+            self._still_active(uow, actor)
+            appointment = uow.appointments.get(appointment_id, for_update=True)
+            if appointment is None:
+                raise NotFound("This appointment does not exist.")
+            old = appointment.admin_reset(actor, to, reason)
+            if appointment.is_active:
+                uow.lock_for_booking([appointment.doctor_id], appointment.patient_id)
+                clash = [
+                    a
+                    for a in uow.appointments.active_for_doctor(
+                        appointment.doctor_id, appointment.start, appointment.end
+                    )
+                    + uow.appointments.active_for_patient(appointment.patient_id, appointment.start, appointment.end)
+                    if a.id != appointment.id
+                ]
+                if clash:
+                    raise Conflict("This time has been given to another appointment since; it cannot be restored.")
+            uow.appointments.save(appointment)
+            self._record_status(uow, appointment, old, actor, detail=f"reset by admin: {reason.strip()[:300]}")
+            uow.commit()
+            return appointment
+
+    def mark_noshows(self, grace: timedelta, limit: int = 500) -> int:
+        """The background job: booked appointments whose end passed more than `grace` ago become noshow. It
+        reads what is due from the database each run, so nothing is missed across restarts."""
+        now = self.clock.now()
+        with self.uow() as uow:
+            due = uow.appointments.booked_ending_before(now - grace, limit)
+            for appointment in due:
+                old = appointment.status
+                appointment.status = AppointmentStatus.NOSHOW
+                uow.appointments.save(appointment)
+                self._record_status(uow, appointment, old, None)
+            if due:
+                uow.commit()
+            return len(due)
+
+    # ---- waiting list ---------------------------------------------------------------------
+    def join_waitlist(
+        self,
+        actor: Actor,
+        first_day: date,
+        last_day: date,
+        doctor_id: int | None = None,
+        department_id: int | None = None,
+        note: str = "",
+    ) -> WaitlistEntry:
+        patient_id = self._patient(actor)
+        today = self.clock.today()
+        if (doctor_id is None) == (department_id is None):
+            raise ValidationError("Choose a doctor or a department to wait for.")
+        if first_day < today:
+            raise ValidationError("The waiting period cannot start in the past.")
+        if last_day < first_day:
+            raise ValidationError("The last day must not be before the first.")
+        if (last_day - today).days > MAX_HORIZON_DAYS:
+            raise ValidationError("You can wait for a time at most a year ahead.")
+        with self.uow() as uow:
+            self._still_active(uow, actor)
+            if doctor_id is not None and uow.doctors.get(doctor_id) is None:
+                raise NotFound("This doctor does not exist.")
+            if department_id is not None and uow.departments.get(department_id) is None:
+                raise NotFound("This department does not exist.")
+            mine = uow.waitlist.waiting_for(patient_id)
+            if any(e.doctor_id == doctor_id and e.department_id == department_id for e in mine):
+                raise Conflict("You are already on this waiting list.")
+            if len(mine) >= 10:
+                raise ValidationError("You can be on at most 10 waiting lists at once.")
+            entry = uow.waitlist.add(
+                WaitlistEntry(
+                    patient_id, doctor_id, department_id, first_day, last_day, self.clock.now(), note=note.strip()[:300]
                 )
             )
             uow.commit()
+            return entry
+
+    def leave_waitlist(self, actor: Actor, entry_id: int) -> None:
+        patient_id = self._patient(actor)
+        with self.uow() as uow:
+            entry = uow.waitlist.get(entry_id)
+            if entry is None or entry.patient_id != patient_id:
+                raise NotFound("This waiting list entry does not exist.")
+            if entry.status == WaitlistStatus.WAITING:
+                entry.status = WaitlistStatus.LEFT
+                uow.waitlist.save(entry)
+                uow.commit()
+
+    def accept_offer(self, actor: Actor, offer_id: int, reason: str = "") -> Appointment:
+        patient_id = self._patient(actor)
+        now = self.clock.now()
+        with self.uow() as uow:
+            self._still_active(uow, actor)
+            offer = uow.waitlist.get_offer(offer_id)
+            if offer is None or offer.patient_id != patient_id:
+                raise NotFound("This offer does not exist.")
+            if not offer.is_open(now):
+                raise ValidationError("This offer has ended; the time was offered to the next patient.")
+            doctor = uow.doctors.get(offer.doctor_id)
+            if doctor is None:
+                raise NotFound("This doctor does not exist.")
+            try:
+                vt = doctor.visit_type(offer.visit_type)
+            except ValidationError:
+                vt = doctor.visit_type(None)
+            appointment = self._book_slot(uow, patient_id, doctor, offer.start, (reason or "").strip()[:500], vt)
+            entry = uow.waitlist.get(offer.entry_id)
+            if entry is not None:
+                entry.status = WaitlistStatus.BOOKED
+                uow.waitlist.save(entry)
+            uow.commit()
             return appointment
+
+    def decline_offer(self, actor: Actor, offer_id: int) -> None:
+        patient_id = self._patient(actor)
+        now = self.clock.now()
+        with self.uow() as uow:
+            offer = uow.waitlist.get_offer(offer_id)
+            if offer is None or offer.patient_id != patient_id:
+                raise NotFound("This offer does not exist.")
+            if offer.is_open(now):
+                self._end_offer(uow, offer, OfferStatus.DECLINED)
+                self._offer_next(uow, offer.doctor_id, offer.start, offer.end, offer.visit_type)
+                uow.commit()
+
+    def expire_offers(self) -> int:
+        """The background job: holds whose time ran out end, and the next waiting patient is offered the time."""
+        now = self.clock.now()
+        with self.uow() as uow:
+            expired = uow.waitlist.expired_offers(now)
+            for offer in expired:
+                self._end_offer(uow, offer, OfferStatus.EXPIRED)
+                self._offer_next(uow, offer.doctor_id, offer.start, offer.end, offer.visit_type)
+            if expired:
+                uow.commit()
+            return len(expired)
+
+    def _end_offer(self, uow: UnitOfWork, offer: WaitlistOffer, outcome: OfferStatus) -> None:
+        assert offer.id is not None
+        offer.status = outcome
+        uow.waitlist.save_offer(offer)
+        uow.record(
+            events.OfferEnded(offer.id, offer.patient_id, offer.doctor_id, offer.start, offer.end, outcome.value)
+        )
+
+    def _offer_freed(self, uow: UnitOfWork, doctor: Doctor, freed: Appointment) -> None:
+        if doctor.id is not None:
+            self._offer_next(uow, doctor.id, freed.start, freed.end, freed.visit_type)
+
+    def _offer_next(self, uow: UnitOfWork, doctor_id: int, start: datetime, end: datetime, visit_type: str) -> None:
+        """Hold a freed time for the first waiting patient who wants it (doctor's or department's list), who is
+        free then and was not offered this time before."""
+        now = self.clock.now()
+        doctor = uow.doctors.get(doctor_id)
+        if doctor is None or start <= now + timedelta(hours=doctor.min_notice_hours):
+            return
+        if uow.appointments.active_for_doctor(doctor_id, start, end) or uow.waitlist.open_offers(
+            doctor_id, start, end, now
+        ):
+            return
+        if on_leave(uow.leaves.overlapping(doctor_id, start, end), start, end) is not None:
+            return
+        already = {o.entry_id for o in uow.waitlist.offers_of(doctor_id, start)}
+        day = start.astimezone(self.tz).date()
+        for entry in uow.waitlist.candidates(doctor_id, doctor.department_id, day):
+            if entry.id in already or not entry.wants(doctor_id, doctor.department_id, day):
+                continue
+            if uow.appointments.active_for_patient(entry.patient_id, start, end):
+                continue
+            assert entry.id is not None
+            offer = uow.waitlist.add_offer(
+                WaitlistOffer(entry.id, entry.patient_id, doctor_id, start, end, visit_type, now + self.offer_hold)
+            )
+            assert offer.id is not None
+            uow.record(events.SlotOffered(offer.id, entry.patient_id, doctor_id, start, end, offer.expires))
+            return
+
+
+def check_visit_types(types: list[VisitType]) -> tuple[VisitType, ...]:
+    if not types:
+        raise ValidationError("Offer at least one visit type.")
+    if len(types) > 8:
+        raise ValidationError("At most 8 visit types.")
+    names = [require_text(t.name, "The name of a visit type", 60) for t in types]
+    if len({n.casefold() for n in names}) != len(names):
+        raise ValidationError("Two visit types have the same name.")
+    codes = [t.code for t in types]
+    if len(set(codes)) != len(codes) or not all(codes):
+        raise ValidationError("Every visit type needs its own code.")
+    return tuple(
+        sorted((VisitType(t.code, n, t.minutes) for t, n in zip(types, names, strict=True)), key=lambda t: t.minutes)
+    )
 
 
 class _DummyHash:

@@ -15,7 +15,7 @@ from components.live import on_reconnect
 from data.queries import AppointmentDTO
 from domain import events as ev
 from domain.errors import DomainError, ValidationError
-from domain.model import TIME_RE, WEEKDAY_NAMES, Actor, Role, WorkingHours, parse_clock_time
+from domain.model import TIME_RE, WEEKDAY_NAMES, Actor, Role, WorkingHours, parse_clock_time, template_on
 from domain.schedule import ALLOWED_SLOT_MINUTES
 from pages.context import AppContext
 
@@ -131,7 +131,9 @@ def register(ctx: AppContext) -> None:
         assert actor.doctor_id is not None
         doctor_id = actor.doctor_id
         doctor = await io(ctx.queries.doctor, doctor_id)
-        hours = await io(ctx.queries.working_hours, doctor_id)
+        templates = await io(ctx.queries.templates, doctor_id)
+        current = template_on(templates, ctx.services.clock.today()) or (templates[-1] if templates else None)
+        hours = list(current.hours) if current else []
         by_day: dict[int, list[WorkingHours]] = {}
         for h in hours:
             by_day.setdefault(h.weekday, []).append(h)
@@ -189,9 +191,9 @@ def register(ctx: AppContext) -> None:
                 "Existing appointments are never moved."
             ).classes("text-slate-600")
             with ui.card().classes("w-full p-4 gap-3"):
-                current = doctor.slot_minutes if doctor else 15
+                grid_minutes = doctor.slot_minutes if doctor else 15
                 slot = ui.select(
-                    {m: f"{m} minutes" for m in ALLOWED_SLOT_MINUTES}, value=current, label="Slot length"
+                    {m: f"{m} minutes" for m in ALLOWED_SLOT_MINUTES}, value=grid_minutes, label="Slot length"
                 ).classes("w-48")
                 for weekday, name in enumerate(WEEKDAYS):
                     ui.separator()

@@ -24,10 +24,19 @@ from domain.model import (
     AccountStatus,
     Actor,
     Appointment,
+    AppointmentStatus,
+    AuditEvent,
     Department,
     Doctor,
+    Leave,
+    OfferStatus,
     Patient,
     Role,
+    VisitType,
+    WaitlistEntry,
+    WaitlistOffer,
+    WaitlistStatus,
+    WeeklyTemplate,
     WorkingHours,
 )
 from domain.services import Services
@@ -42,7 +51,11 @@ class Tables:
     doctors: dict[int, Doctor] = field(default_factory=dict)
     patients: dict[int, Patient] = field(default_factory=dict)
     appointments: dict[int, Appointment] = field(default_factory=dict)
-    hours: dict[int, list[WorkingHours]] = field(default_factory=dict)
+    templates: dict[int, list[WeeklyTemplate]] = field(default_factory=dict)
+    leaves: dict[int, Leave] = field(default_factory=dict)
+    audit: list[AuditEvent] = field(default_factory=list)
+    waitlist: dict[int, WaitlistEntry] = field(default_factory=dict)
+    offers: dict[int, WaitlistOffer] = field(default_factory=dict)
     last_id: int = 0
 
     def next_id(self) -> int:
@@ -113,11 +126,15 @@ class FakeDoctorRepo:
         assert doctor.id in self.t.doctors
         self.t.doctors[doctor.id] = copy.deepcopy(doctor)
 
-    def hours(self, doctor_id: int) -> list[WorkingHours]:
-        return sorted(self.t.hours.get(doctor_id, []), key=lambda h: (h.weekday, h.start))
+    def in_department(self, department_id: int) -> list[Doctor]:
+        return [copy.deepcopy(d) for d in self.t.doctors.values() if d.department_id == department_id]
 
-    def set_hours(self, doctor_id: int, hours: list[WorkingHours]) -> None:
-        self.t.hours[doctor_id] = list(hours)
+    def templates(self, doctor_id: int) -> list[WeeklyTemplate]:
+        return sorted(self.t.templates.get(doctor_id, []), key=lambda t: t.effective_from)
+
+    def save_template(self, doctor_id: int, template: WeeklyTemplate) -> None:
+        kept = [t for t in self.t.templates.get(doctor_id, []) if t.effective_from < template.effective_from]
+        self.t.templates[doctor_id] = [*kept, template]
 
 
 class FakePatientRepo:
@@ -181,6 +198,101 @@ class FakeAppointmentRepo:
             if a.doctor_id == doctor_id and a.is_active and a.overlaps(start, end)
         ]
 
+    def active_between(self, start: datetime, end: datetime) -> list[Appointment]:
+        return [copy.deepcopy(a) for a in self.t.appointments.values() if a.is_active and a.overlaps(start, end)]
+
+    def booked_ending_before(self, moment: datetime, limit: int) -> list[Appointment]:
+        due = [a for a in self.t.appointments.values() if a.status == AppointmentStatus.BOOKED and a.end < moment]
+        return [copy.deepcopy(a) for a in sorted(due, key=lambda a: a.end)[:limit]]
+
+    def count_active_on(self, doctor_id: int, start: datetime, end: datetime) -> int:
+        return len(self.active_for_doctor(doctor_id, start, end))
+
+
+class FakeLeaveRepo:
+    def __init__(self, t: Tables) -> None:
+        self.t = t
+
+    def add(self, leave: Leave) -> Leave:
+        stored = Leave(leave.doctor_id, leave.start, leave.end, leave.reason, self.t.next_id(), leave.created_by)
+        assert stored.id is not None
+        self.t.leaves[stored.id] = stored
+        return stored
+
+    def get(self, leave_id: int) -> Leave | None:
+        return self.t.leaves.get(leave_id)
+
+    def remove(self, leave_id: int) -> None:
+        self.t.leaves.pop(leave_id, None)
+
+    def overlapping(self, doctor_id: int | None, start: datetime, end: datetime) -> list[Leave]:
+        return [
+            leave
+            for leave in self.t.leaves.values()
+            if (leave.doctor_id is None or leave.doctor_id == doctor_id) and leave.covers(start, end)
+        ]
+
+
+class FakeAuditRepo:
+    def __init__(self, t: Tables) -> None:
+        self.t = t
+
+    def add(self, event: AuditEvent) -> None:
+        self.t.audit.append(event)
+
+
+class FakeWaitlistRepo:
+    def __init__(self, t: Tables) -> None:
+        self.t = t
+
+    def add(self, entry: WaitlistEntry) -> WaitlistEntry:
+        entry.id = self.t.next_id()
+        self.t.waitlist[entry.id] = copy.deepcopy(entry)
+        return entry
+
+    def get(self, entry_id: int) -> WaitlistEntry | None:
+        return copy.deepcopy(self.t.waitlist.get(entry_id))
+
+    def save(self, entry: WaitlistEntry) -> None:
+        assert entry.id in self.t.waitlist
+        self.t.waitlist[entry.id] = copy.deepcopy(entry)
+
+    def waiting_for(self, patient_id: int) -> list[WaitlistEntry]:
+        return [
+            copy.deepcopy(e)
+            for e in self.t.waitlist.values()
+            if e.patient_id == patient_id and e.status == WaitlistStatus.WAITING
+        ]
+
+    def candidates(self, doctor_id: int, department_id: int | None, day: date) -> list[WaitlistEntry]:
+        found = [e for e in self.t.waitlist.values() if e.wants(doctor_id, department_id, day)]
+        return [copy.deepcopy(e) for e in sorted(found, key=lambda e: (e.created_at, e.id or 0))]
+
+    def add_offer(self, offer: WaitlistOffer) -> WaitlistOffer:
+        offer.id = self.t.next_id()
+        self.t.offers[offer.id] = copy.deepcopy(offer)
+        return offer
+
+    def get_offer(self, offer_id: int) -> WaitlistOffer | None:
+        return copy.deepcopy(self.t.offers.get(offer_id))
+
+    def save_offer(self, offer: WaitlistOffer) -> None:
+        assert offer.id in self.t.offers
+        self.t.offers[offer.id] = copy.deepcopy(offer)
+
+    def open_offers(self, doctor_id: int, start: datetime, end: datetime, now: datetime) -> list[WaitlistOffer]:
+        return [
+            copy.deepcopy(o)
+            for o in self.t.offers.values()
+            if o.doctor_id == doctor_id and o.is_open(now) and o.start < end and start < o.end
+        ]
+
+    def offers_of(self, doctor_id: int, start: datetime) -> list[WaitlistOffer]:
+        return [copy.deepcopy(o) for o in self.t.offers.values() if o.doctor_id == doctor_id and o.start == start]
+
+    def expired_offers(self, now: datetime) -> list[WaitlistOffer]:
+        return [copy.deepcopy(o) for o in self.t.offers.values() if o.status == OfferStatus.OPEN and o.expires <= now]
+
 
 class FakeStore:
     """The committed state, the bus, and knobs for tests."""
@@ -192,7 +304,7 @@ class FakeStore:
         self.bus.subscribe(self.published.append)
         self.commits = 0
         self.fail_next_commit: Exception | None = None
-        self.booking_locks: list[tuple[int, int]] = []
+        self.booking_locks: list[tuple[list[int], int | None]] = []
 
     # ---- seeding (committed directly) -----------------------------------------------------
     def add_account(
@@ -206,14 +318,37 @@ class FakeStore:
         account = Account(email=email, role=role, display_name=name, password_hash=password_hash, status=status)
         return FakeAccountRepo(self.tables).add(account)
 
-    def add_doctor(self, name: str, hours: list[WorkingHours], slot_minutes: int = 30) -> tuple[Doctor, Actor]:
+    def add_doctor(
+        self,
+        name: str,
+        hours: list[WorkingHours],
+        slot_minutes: int = 30,
+        department_id: int | None = None,
+        visit_types: tuple[VisitType, ...] | None = None,
+        min_notice_hours: int = 0,
+    ) -> tuple[Doctor, Actor]:
+        """A doctor whose template (in force since 2000) has these hours; by default one visit type as long
+        as the grid, and no minimum notice."""
         account = self.add_account(f"{name.lower().replace(' ', '.')}@hospital.test", Role.DOCTOR, "x", name=name)
+        types = visit_types or (VisitType("consultation", "Consultation", slot_minutes),)
         doctor = FakeDoctorRepo(self.tables).add(
-            Doctor(account.id, name, "General medicine", None, account.email, slot_minutes)
+            Doctor(
+                account.id,
+                name,
+                "General medicine",
+                department_id,
+                account.email,
+                slot_minutes,
+                visit_types=types,
+                min_notice_hours=min_notice_hours,
+            )
         )
         assert account.id is not None and doctor.id is not None
-        self.tables.hours[doctor.id] = list(hours)
+        self.tables.templates[doctor.id] = [WeeklyTemplate(date(2000, 1, 1), tuple(hours), slot_minutes)]
         return doctor, Actor(account.id, Role.DOCTOR, doctor_id=doctor.id)
+
+    def add_department(self, name: str) -> Department:
+        return FakeDepartmentRepo(self.tables).add(Department(name))
 
     def add_patient(self, name: str) -> tuple[Patient, Actor]:
         account = self.add_account(f"{name.lower().replace(' ', '.')}@mail.test", Role.PATIENT, "x", name=name)
@@ -240,6 +375,9 @@ class FakeUnitOfWork:
     doctors: ports.DoctorRepo
     patients: ports.PatientRepo
     appointments: ports.AppointmentRepo
+    leaves: ports.LeaveRepo
+    audit: ports.AuditRepo
+    waitlist: ports.WaitlistRepo
 
     def __init__(self, store: FakeStore) -> None:
         self.store = store
@@ -252,6 +390,9 @@ class FakeUnitOfWork:
         self.doctors = FakeDoctorRepo(tables)
         self.patients = FakePatientRepo(tables)
         self.appointments = FakeAppointmentRepo(tables)
+        self.leaves = FakeLeaveRepo(tables)
+        self.audit = FakeAuditRepo(tables)
+        self.waitlist = FakeWaitlistRepo(tables)
 
     def __enter__(self) -> Self:
         self._open(copy.deepcopy(self.store.tables))
@@ -274,8 +415,8 @@ class FakeUnitOfWork:
         published, self._events = self._events, []
         self.store.bus.publish(published)
 
-    def lock_for_booking(self, doctor_id: int, patient_id: int) -> None:
-        self.store.booking_locks.append((doctor_id, patient_id))
+    def lock_for_booking(self, doctor_ids: list[int], patient_id: int | None) -> None:
+        self.store.booking_locks.append((sorted(doctor_ids), patient_id))
 
 
 class FakeUnitOfWorkFactory:

@@ -27,6 +27,7 @@ from domain.model import (
     Doctor,
     Patient,
     Role,
+    WeeklyTemplate,
     WorkingHours,
     utcnow,
 )
@@ -237,7 +238,7 @@ def test_directory_round_trips(uows) -> None:
         doctor = uow.doctors.add(Doctor(account.id, "Dr Ängström", "Neurology", department.id, account.email, 20))
         patient = uow.patients.add(Patient(invited.id, "Imported", date(1950, 12, 31), None, "female", "+49 30 1"))
         hours = [WorkingHours(3, time(13), time(17)), WorkingHours(0, time(8, 30), time(12))]
-        uow.doctors.set_hours(doctor.id, hours)
+        uow.doctors.save_template(doctor.id, WeeklyTemplate(date(2026, 1, 5), tuple(hours), 20))
         uow.commit()
     with uows() as uow:
         assert uow.accounts.get(account.id) == account
@@ -246,14 +247,20 @@ def test_directory_round_trips(uows) -> None:
         assert uow.departments.by_name("NEUROLOGY") == department
         assert uow.doctors.get(doctor.id) == doctor and uow.doctors.by_account(account.id) == doctor
         assert uow.patients.get(patient.id) == patient and uow.patients.by_account(invited.id) == patient
-        assert uow.doctors.hours(doctor.id) == [hours[1], hours[0]]
-        uow.doctors.set_hours(doctor.id, hours[:1])
+        assert uow.doctors.templates(doctor.id) == [WeeklyTemplate(date(2026, 1, 5), (hours[1], hours[0]), 20)]
+        # a later template is added beside it; one from an earlier date replaces everything from that date on
+        uow.doctors.save_template(doctor.id, WeeklyTemplate(date(2026, 2, 2), tuple(hours[:1]), 30))
         changed = uow.accounts.get(account.id)
         changed.status = AccountStatus.DEACTIVATED
         uow.accounts.save(changed)
         uow.commit()
     with uows() as uow:
-        assert uow.doctors.hours(doctor.id) == hours[:1]
+        assert [t.effective_from for t in uow.doctors.templates(doctor.id)] == [date(2026, 1, 5), date(2026, 2, 2)]
+        assert uow.doctors.templates(doctor.id)[1].hours == tuple(hours[:1])
+        uow.doctors.save_template(doctor.id, WeeklyTemplate(date(2026, 1, 1), (), 15))
+        uow.commit()
+    with uows() as uow:
+        assert uow.doctors.templates(doctor.id) == [WeeklyTemplate(date(2026, 1, 1), (), 15)]
         assert uow.accounts.get(account.id).status == AccountStatus.DEACTIVATED
 
 

@@ -328,6 +328,10 @@ def test_a_deactivated_account_can_no_longer_act(auth, store) -> None:
 # ---- availability ---------------------------------------------------------------------------
 
 
+def current_hours(store: FakeStore, doctor_id: int) -> tuple[WorkingHours, ...]:
+    return store.tables.templates[doctor_id][-1].hours
+
+
 NEW_HOURS = [WorkingHours(0, time(13), time(15)), WorkingHours(0, time(8), time(12))]
 
 
@@ -335,37 +339,38 @@ def test_a_doctor_sets_their_own_availability(svc, store, doctor) -> None:
     doc, me = doctor
     svc.set_availability(me, doc.id, NEW_HOURS, 20)
 
-    assert store.tables.hours[doc.id] == [NEW_HOURS[1], NEW_HOURS[0]]
+    assert current_hours(store, doc.id) == (NEW_HOURS[1], NEW_HOURS[0])
     assert store.tables.doctors[doc.id].slot_minutes == 20
     assert store.published == [events.AvailabilityChanged(doc.id)]
+    assert [a.action for a in store.tables.audit] == ["schedule.change"]
     grid = [s.start.astimezone(BERLIN).strftime("%H:%M") for s, _ in svc.slots(doc.id, date(2026, 3, 23), 1)]
     assert grid[:3] == ["08:00", "08:20", "08:40"] and "12:00" not in grid and "13:00" in grid
 
 
 def test_an_admin_sets_any_doctors_availability(svc, store, doctor) -> None:
     svc.set_availability(store.add_admin(), doctor[0].id, NEW_HOURS, 30)
-    assert len(store.tables.hours[doctor[0].id]) == 2
+    assert len(current_hours(store, doctor[0].id)) == 2
 
 
 def test_nobody_else_sets_a_doctors_availability(svc, store, doctor, anna) -> None:
     doc, _ = doctor
     _, other_doctor = store.add_doctor("Dr Other", [])
-    before = list(store.tables.hours[doc.id])
+    before = current_hours(store, doc.id)
     for actor in (other_doctor, anna[1]):
-        with pytest.raises(NotAllowed, match="only change your own availability"):
+        with pytest.raises(NotAllowed, match="only change your own schedule"):
             svc.set_availability(actor, doc.id, NEW_HOURS, 30)
-    assert store.tables.hours[doc.id] == before
+    assert current_hours(store, doc.id) == before
     assert store.published == []
 
 
 def test_overlapping_working_ranges_are_refused_and_nothing_changes(svc, store, doctor) -> None:
     doc, me = doctor
-    before = list(store.tables.hours[doc.id])
+    before = current_hours(store, doc.id)
     with pytest.raises(ValidationError, match="overlaps"):
         svc.set_availability(me, doc.id, [WorkingHours(0, time(9), time(12)), WorkingHours(0, time(11), time(13))], 30)
     with pytest.raises(ValidationError, match="Slot length must be one of"):
         svc.set_availability(me, doc.id, NEW_HOURS, 25)
-    assert store.tables.hours[doc.id] == before
+    assert current_hours(store, doc.id) == before
     assert store.tables.doctors[doc.id].slot_minutes == 30
 
 
