@@ -88,6 +88,8 @@ class AppointmentDTO:
     end: datetime
     status: str
     reason: str
+    visit_type: str = ""  # VisitType.code
+    cancel_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -303,6 +305,8 @@ class Queries:
             end=ensure_aware(a.end_at),
             status=a.status,
             reason=a.reason,
+            visit_type=a.visit_type,
+            cancel_reason=a.cancel_reason,
         )
 
     def doctor_day(self, doctor_id: int, day: date, tz: ZoneInfo) -> list[AppointmentDTO]:
