@@ -65,6 +65,15 @@ def build(settings: Settings):  # type: ignore[no-untyped-def]
             return JSONResponse({"status": "error", "database": f"unreachable ({reason})"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    @app.middleware("http")
+    async def no_framing(request, call_next):  # type: ignore[no-untyped-def]
+        """No other site may show HealthSync inside a frame (clickjacking)."""
+        response = await call_next(request)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
     app.state.healthsync = ctx  # for tests and admin tooling inside the process
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
 

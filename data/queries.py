@@ -184,7 +184,8 @@ class Queries:
 
     def _doctor_query(self) -> sa.Select:
         has_hours = sa.exists().where(WorkingHoursRow.doctor_id == DoctorRow.id)
-        return sa.select(DoctorRow, DepartmentRow.name, has_hours).join(  # type: ignore[call-overload]
+        active = sa.exists().where(AccountRow.id == DoctorRow.account_id, AccountRow.status == "active")
+        return sa.select(DoctorRow, DepartmentRow.name, sa.and_(has_hours, active)).join(  # type: ignore[call-overload]
             DepartmentRow, DepartmentRow.id == DoctorRow.department_id, isouter=True
         )
 
@@ -211,9 +212,9 @@ class Queries:
         offset: int = 0,
     ) -> Page[DoctorDTO]:
         q = self._doctor_query()
-        text = search.strip().lower()
-        if text:
-            like = _like(text, self.engine.dialect.name == "sqlite")
+        # every word must match somewhere, in any order: "Dr. Okafor" and "okafor amara" both find Dr. Amara Okafor
+        for word in search.lower().split()[:8]:
+            like = _like(word.strip(".,;"), self.engine.dialect.name == "sqlite")
             q = q.where(
                 or_(
                     self._fold(DoctorRow.name).like(like, escape="\\"),
@@ -225,7 +226,8 @@ class Queries:
             q = q.where(DoctorRow.department_id == department_id)
         if bookable_only:
             q = q.where(col(DoctorRow.account_id).is_not(None)).where(
-                sa.exists().where(WorkingHoursRow.doctor_id == DoctorRow.id)
+                sa.exists().where(WorkingHoursRow.doctor_id == DoctorRow.id),
+                sa.exists().where(AccountRow.id == DoctorRow.account_id, AccountRow.status == "active"),
             )
         with self._session() as s:
             total = s.exec(sa.select(func.count()).select_from(q.subquery())).one()[0]  # type: ignore[call-overload]
@@ -417,3 +419,51 @@ class Queries:
     def is_empty(self) -> bool:
         with self._session() as s:
             return s.exec(sa.select(func.count()).select_from(AccountRow)).one()[0] == 0  # type: ignore[call-overload]
+
+    # ---- patient scheduling: visit types, waiting lists, held times -------------------------
+    def patient_scheduling(
+        self, patient_id: int, now: datetime
+    ) -> tuple[
+        list[tuple[int, str | None, str | None, date, date]],
+        list[tuple[int, int, datetime, datetime, datetime]],
+    ]:
+        """A patient's open waiting lists, oldest first: (entry id, doctor name or None, department name or
+        None, first day, last day); and the times held for them now: (offer id, doctor id, start, end, expires)."""
+        from data.tables import WaitlistEntryRow, WaitlistOfferRow
+
+        with self._session() as s:
+            entries = s.exec(
+                sa.select(WaitlistEntryRow, DoctorRow.name, DepartmentRow.name)
+                .join(DoctorRow, DoctorRow.id == WaitlistEntryRow.doctor_id, isouter=True)
+                .join(DepartmentRow, DepartmentRow.id == WaitlistEntryRow.department_id, isouter=True)
+                .where(WaitlistEntryRow.patient_id == patient_id, WaitlistEntryRow.status == "waiting")
+                .order_by(WaitlistEntryRow.created_at, WaitlistEntryRow.id)
+            ).all()
+            offers = s.exec(
+                select(WaitlistOfferRow)
+                .where(
+                    WaitlistOfferRow.patient_id == patient_id,
+                    WaitlistOfferRow.status == "open",
+                    col(WaitlistOfferRow.expires_at) > now,
+                )
+                .order_by(WaitlistOfferRow.start_at)
+            ).all()
+            return (
+                [(e.id or 0, doctor, dept, e.first_day, e.last_day) for e, doctor, dept in entries],
+                [
+                    (
+                        o.id or 0,
+                        o.doctor_id,
+                        ensure_aware(o.start_at),
+                        ensure_aware(o.end_at),
+                        ensure_aware(o.expires_at),
+                    )
+                    for o in offers
+                ],
+            )
+
+    def visit_types(self, doctor_id: int) -> list[tuple[str, str, int]]:
+        """What a patient can book with the doctor: (code, name, minutes), shortest first; [] for no doctor."""
+        with self._session() as s:
+            doctor = DoctorRepo(s).get(doctor_id)
+            return [(t.code, t.name, t.minutes) for t in doctor.offered_types()] if doctor else []

@@ -106,10 +106,16 @@ def normalise_email(raw: str) -> str:
     return email
 
 
+#: bidirectional overrides and isolates: they make a name display reversed ("RTL \u202egnp.exe")
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def require_text(raw: str | None, what: str, max_len: int = 200) -> str:
     text = (raw or "").strip()
     if not any(ch.isalnum() for ch in text):  # also refuses invisible-only input like a zero-width space
         raise ValidationError(f"{what} is required.")
+    if any(unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS for ch in text):
+        raise ValidationError(f"{what} contains control characters; please type it again.")
     if len(text) > max_len:
         raise ValidationError(f"{what} is too long (at most {max_len} characters).")
     return text

@@ -12,6 +12,7 @@ from domain.model import (
     DEFAULT_HORIZON_DAYS,
     MAX_HORIZON_DAYS,
     MIN_PASSWORD_LENGTH,
+    WEEKDAY_NAMES,
     Account,
     AccountStatus,
     Actor,
@@ -65,6 +66,8 @@ class SystemClock:
 def check_password(password: str) -> str:
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise ValidationError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(set(password)) < 3:
+        raise ValidationError("Please choose a password that is not just one or two characters repeated.")
     if len(password) > 256:
         raise ValidationError("The password is too long (at most 256 characters).")
     return password
@@ -76,7 +79,8 @@ class Services:
     hasher: PasswordHasher
     clock: Clock
     tz: ZoneInfo
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)  # per email and source
+    source_throttle: LoginThrottle = field(default_factory=lambda: LoginThrottle(max_failures=30))
     cancel_cutoff: timedelta = timedelta(hours=2)  # patients cancel or move online until then
     offer_hold: timedelta = timedelta(minutes=5)  # how long a freed time is held for a waiting patient
 
@@ -105,27 +109,37 @@ class Services:
         if account is None or not account.can_log_in() or account.role != actor.role:
             raise NotAllowed("Your account is not active any more. Please sign in again.")
 
-    def authenticate(self, email: str, password: str) -> Account:
+    def authenticate(self, email: str, password: str, source: str = "") -> Account:
+        """`source`: where the attempt comes from (the client address). Failures are counted per email *and*
+        source, so somebody guessing elsewhere cannot lock the real user out, and per source for any email,
+        so one client cannot keep the (deliberately slow) password hashing busy with made-up emails."""
         wrong = ValidationError("Email or password is wrong.")
+        now = self.clock.now()
+        self.source_throttle.check(f"source|{source}", now, "from this device")
         try:
             email = normalise_email(email)
         except ValidationError:
             raise wrong from None
-        self.throttle.check(email, self.clock.now())
+        key = f"{email}|{source}"
+        self.throttle.check(key, now)
         with self.uow(readonly=True) as uow:
             account = uow.accounts.by_email(email)
         if account is None or not account.password_hash:
             # spend the same time as a real check, and say the same: which emails exist stays private
             self.hasher.verify(password or "", _DUMMY_HASH.get(self.hasher))
-            self.throttle.failed(email, self.clock.now())
+            self._failed_sign_in(key, source, now)
             raise wrong
         if not self.hasher.verify(password or "", account.password_hash):
-            self.throttle.failed(email, self.clock.now())
+            self._failed_sign_in(key, source, now)
             raise wrong
         if account.status == AccountStatus.DEACTIVATED:
             raise NotAllowed("This account has been deactivated. Please contact the hospital.")
-        self.throttle.succeeded(email)
+        self.throttle.succeeded(key)
         return account
+
+    def _failed_sign_in(self, key: str, source: str, now: datetime) -> None:
+        self.throttle.failed(key, now)
+        self.source_throttle.failed(f"source|{source}", now)
 
     def register_patient(self, name: str, email: str, password: str, birth_date: str) -> Patient:
         name = require_text(name, "Name")
@@ -244,6 +258,13 @@ class Services:
         self._may_manage(actor, doctor_id)
         check_slot_minutes(slot_minutes)
         ordered = check_no_overlap(hours)
+        for h in ordered:
+            length = (h.end.hour * 60 + h.end.minute) - (h.start.hour * 60 + h.start.minute)
+            if length < slot_minutes:
+                raise ValidationError(
+                    f"On {WEEKDAY_NAMES[h.weekday]}, {h.start:%H:%M}–{h.end:%H:%M} is shorter than one "
+                    f"{slot_minutes}-minute slot."
+                )
         today = self.clock.today()
         effective = effective_from or today
         if effective < today:
@@ -437,7 +458,7 @@ class Services:
         ]
         out = []
         for cell in grid:
-            if cell.start < earliest or cell.start > horizon:
+            if cell.start <= now or cell.start < earliest or cell.start > horizon:  # as _check_window
                 continue
             end = cell.start + length
             if not within_hours(templates, cell.start, end, self.tz):
@@ -503,11 +524,13 @@ class Services:
                 raise ValidationError("The hospital is closed at this time. Please pick another day.")
             raise ValidationError(f"{doctor.name} is away at this time. Please pick another day.")
         now = self.clock.now()
+        # appointments before holds: a cancellation commits its freed time and the hold on it together, so
+        # (read committed, statement by statement) a booking that saw the old appointment gone sees the hold
+        if uow.appointments.active_for_doctor(doctor.id, start, end):
+            raise SlotTaken()
         for offer in uow.waitlist.open_offers(doctor.id, start, end, now):
             if offer.patient_id != patient_id:
                 raise SlotTaken("This time is held for a patient from the waiting list for a few minutes.")
-        if uow.appointments.active_for_doctor(doctor.id, start, end):
-            raise SlotTaken()
         if uow.appointments.active_for_patient(patient_id, start, end):
             raise Conflict("You already have an appointment at this time.")
         for offer in uow.waitlist.open_offers(doctor.id, start, end, now):
@@ -544,6 +567,12 @@ class Services:
         uow.record(events.SlotBooked(appointment.id, slot.doctor_id, patient_id, slot.start, slot.end))
         return appointment
 
+    @staticmethod
+    def _doctor_takes_bookings(uow: UnitOfWork, doctor: Doctor) -> None:
+        account = uow.accounts.get(doctor.account_id) if doctor.account_id is not None else None
+        if account is None or account.status != AccountStatus.ACTIVE:
+            raise NotFound(f"{doctor.name} does not take bookings at the moment.")
+
     def _patient(self, actor: Actor) -> int:
         actor.require(Role.PATIENT)
         if actor.patient_id is None:
@@ -559,6 +588,7 @@ class Services:
             doctor = uow.doctors.get(doctor_id)
             if doctor is None or doctor.id is None:
                 raise NotFound("This doctor does not exist.")
+            self._doctor_takes_bookings(uow, doctor)
             start = self._check_window(doctor, start)
             vt = doctor.visit_type(visit_type)
             appointment = self._book_slot(uow, patient_id, doctor, start, (reason or "").strip()[:500], vt)
@@ -613,6 +643,8 @@ class Services:
             old = uow.appointments.get(appointment_id, for_update=True)
             if old is None or old.patient_id != actor.patient_id or actor.patient_id is None:
                 raise NotFound("This appointment does not exist.")
+            if old.status == AppointmentStatus.CANCELLED:
+                raise ValidationError("This appointment was already moved or cancelled, so it can no longer be moved.")
             if old.status not in (AppointmentStatus.PENDING, AppointmentStatus.BOOKED):
                 raise ValidationError(f"This appointment is {old.status.value} and can no longer be moved.")
             doctor = uow.doctors.get(old.doctor_id)
@@ -912,6 +944,10 @@ class Services:
         ):
             return
         if on_leave(uow.leaves.overlapping(doctor_id, start, end), start, end) is not None:
+            return
+        templates = uow.doctors.templates(doctor_id)  # a time the doctor no longer works is offered to nobody
+        grid = generate_grid(doctor_id, templates, start.astimezone(self.tz).date(), 1, self.tz)
+        if not within_hours(templates, start, end, self.tz) or not any(s.start == start for s in grid):
             return
         already = {o.entry_id for o in uow.waitlist.offers_of(doctor_id, start)}
         day = start.astimezone(self.tz).date()

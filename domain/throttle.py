@@ -19,7 +19,7 @@ class LoginThrottle:
         self._failures: dict[str, list[datetime]] = {}
         self._lock = threading.Lock()
 
-    def check(self, key: str, now: datetime) -> None:
+    def check(self, key: str, now: datetime, what: str = "for this account") -> None:
         with self._lock:
             recent = [t for t in self._failures.get(key, []) if now - t < self.window]
             self._failures[key] = recent
@@ -27,7 +27,7 @@ class LoginThrottle:
                 wait = self.lockout - (now - recent[-1])
                 minutes = max(1, round(wait.total_seconds() / 60))
                 raise NotAllowed(
-                    f"Too many failed sign-ins for this account. Please wait {minutes} minute"
+                    f"Too many failed sign-ins {what}. Please wait {minutes} minute"
                     f"{'s' if minutes != 1 else ''} and try again."
                 )
 

@@ -26,6 +26,12 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
+def client_address() -> str:
+    """Where the page was opened from (behind a proxy: what uvicorn's proxy headers make of it)."""
+    request = ui.context.client.request
+    return request.client.host if request is not None and request.client is not None else ""
+
+
 def register(ctx: AppContext) -> None:
     @ui.page("/")
     async def index() -> RedirectResponse:
@@ -44,13 +50,14 @@ def register(ctx: AppContext) -> None:
         if isinstance(app.storage.user.get("account_id"), int):
             return RedirectResponse(_safe_next(next) or "/", status_code=303)
         target = _safe_next(next)
+        source = client_address()
 
         async def submit() -> None:
             if button.props.get("loading"):
                 return
             button.props("loading")
             try:
-                account = await hashing(ctx.services.authenticate, email.value, password.value)
+                account = await hashing(ctx.services.authenticate, email.value, password.value, source)
             except DomainError as error:
                 notify_error(error.message)
                 password.value = ""
@@ -114,13 +121,15 @@ def register(ctx: AppContext) -> None:
 
     @ui.page("/register")
     def register_page() -> None:
+        source = client_address()
+
         async def submit() -> None:
             if password.value != repeat.value:
                 notify_error("The two passwords do not match.")
                 return
             try:
                 await hashing(ctx.services.register_patient, name.value, email.value, password.value, birth.value or "")
-                account = await hashing(ctx.services.authenticate, email.value, password.value)
+                account = await hashing(ctx.services.authenticate, email.value, password.value, source)
             except DomainError as error:
                 notify_error(error.message)
                 return

@@ -346,9 +346,10 @@ def test_doctor_search_ignores_case_and_on_sqlite_accents(sqlite_url: str) -> No
         )
         uow.commit()
     queries = Queries(engine)
-    for search in ["Fernández", "fernandez", "LUCIA", "pädiatrie", "PADIATRIE"]:
+    for search in ["Fernández", "fernandez", "LUCIA", "pädiatrie", "PADIATRIE", "Dr. Fernandez", "fernandez lucia"]:
         assert [d.name for d in queries.doctors(search=search).items] == ["Dr. Lucía Fernández"], search
     assert queries.doctors(search="fernandes").total == 0
+    assert queries.doctors(search="lucia cardiology").total == 0  # every word must match
     with SqlUnitOfWorkFactory(engine)() as uow:
         assert uow.departments.by_name("PÄDIATRIE") is not None  # so 'PÄDIATRIE' cannot be created twice
     engine.dispose()

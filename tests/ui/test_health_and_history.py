@@ -21,6 +21,12 @@ async def test_healthz_reports_ok(user: User) -> None:
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
+async def test_pages_refuse_to_be_framed_by_other_sites(user: User) -> None:
+    response = await user.http_client.get("/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
 async def test_healthz_reports_503_when_the_database_is_gone(user: User, demo_db: str) -> None:
     path = demo_db.removeprefix("sqlite:///")
     Path(path).unlink()

@@ -60,7 +60,7 @@ def test_a_cancelled_appointment_cannot_be_rescheduled(svc, store, setup) -> Non
     doctor, (_, anna), _ = setup
     old = svc.book(anna, doctor.id, A)
     svc.cancel(anna, old.id)
-    with pytest.raises(ValidationError, match="cancelled and can no longer be moved"):
+    with pytest.raises(ValidationError, match="already moved or cancelled, so it can no longer be moved"):
         svc.reschedule(anna, old.id, B)
     assert store.active_appointments() == []
 

@@ -384,6 +384,37 @@ def test_repeated_failed_sign_ins_are_throttled_then_released(auth) -> None:
     assert auth.authenticate("eva@example.org", "right password").email == "eva@example.org"
 
 
+def test_failed_sign_ins_elsewhere_do_not_lock_the_real_user_out(auth) -> None:
+    for _ in range(6):
+        with pytest.raises((ValidationError, NotAllowed)):
+            auth.authenticate("eva@example.org", "wrong password", source="203.0.113.9")
+    assert auth.authenticate("eva@example.org", "right password", source="198.51.100.7").email == "eva@example.org"
+
+
+def test_one_source_guessing_many_emails_is_slowed_down(auth) -> None:
+    for i in range(30):
+        with pytest.raises(ValidationError):
+            auth.authenticate(f"nobody{i}@example.org", "whatever", source="203.0.113.9")
+    verified = auth.hasher.verified
+    with pytest.raises(NotAllowed, match="from this device"):
+        auth.authenticate("eva@example.org", "right password", source="203.0.113.9")
+    assert auth.hasher.verified == verified  # refused before any hashing
+
+
+def test_a_password_of_spaces_or_one_repeated_character_is_refused(svc, store) -> None:
+    for weak in (" " * 8, "aaaaaaaaaa", "abababab"):
+        with pytest.raises(ValidationError, match="not just one or two characters"):
+            svc.register_patient("Dana", "dana@example.org", weak, "1980-03-17")
+    assert store.tables.accounts == {}
+
+
+def test_names_with_control_or_bidi_characters_are_refused(svc, store) -> None:
+    for name in ("NullByte \x00 name", "RTL \u202egnp.exe"):
+        with pytest.raises(ValidationError, match="control characters"):
+            svc.register_patient(name, "dana@example.org", "long enough", "1980-03-17")
+    assert store.tables.accounts == {}
+
+
 def test_birth_date_in_day_month_year_form_is_understood(svc) -> None:
     patient = svc.register_patient("Dana", "dana@example.org", "long enough", "17.03.1980")
     assert patient.birth_date == date(1980, 3, 17)
