@@ -82,15 +82,14 @@ def build(settings: Settings):  # type: ignore[no-untyped-def]
         past their end plus the grace period become noshow; expired waiting-list holds pass to the next."""
         import logging
 
-        from nicegui import run
-
         grace = timedelta(minutes=settings.noshow_grace_minutes)
         while True:
             try:
-                await run.io_bound(services.mark_noshows, grace)
-                await run.io_bound(services.expire_offers)
-            except Exception:  # a failed run is logged and retried on the next tick
-                logging.getLogger("healthsync.jobs").exception("background job failed")
+                # asyncio.to_thread, not run.io_bound: io_bound swallows the cancellation at shutdown
+                await asyncio.to_thread(services.mark_noshows, grace)
+                await asyncio.to_thread(services.expire_offers)
+            except Exception as error:  # e.g. the database is briefly unreachable: retried on the next tick
+                logging.getLogger("healthsync.jobs").warning("background job failed, will retry: %r", error)
             await asyncio.sleep(JOB_INTERVAL_SECONDS)
 
     async def on_startup() -> None:

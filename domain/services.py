@@ -533,8 +533,12 @@ class Services:
                 raise SlotTaken("This time is held for a patient from the waiting list for a few minutes.")
         if uow.appointments.active_for_patient(patient_id, start, end):
             raise Conflict("You already have an appointment at this time.")
-        for offer in uow.waitlist.open_offers(doctor.id, start, end, now):
+        for offer in uow.waitlist.open_offers(doctor.id, start, end, now):  # only this patient's are left
             self._end_offer(uow, offer, OfferStatus.TAKEN)
+            entry = uow.waitlist.get(offer.entry_id)
+            if entry is not None and entry.status == WaitlistStatus.WAITING:
+                entry.status = WaitlistStatus.BOOKED  # got the time, from the offer or straight from the grid
+                uow.waitlist.save(entry)
         return Slot(doctor.id, start, end)
 
     def _book_slot(
@@ -714,11 +718,15 @@ class Services:
             )
             found: list[tuple[Doctor, Slot]] = []
             first_day = max(appointment.start, now).astimezone(self.tz).date()
-            for candidate in [doctor, *others]:
+            # a doctor who is ill is not offered again; the time just given up is not offered back
+            same = [] if appointment.cancel_code == "prov-hosp" else [doctor]
+            for candidate in [*same, *others]:
                 mine = 0
                 for slot, free in self._slots(
                     uow, candidate, first_day, candidate.horizon_days, candidate.visit_type(None), actor.patient_id, now
                 ):
+                    if candidate.id == doctor.id and appointment.overlaps(slot.start, slot.end):
+                        continue
                     if free and not uow.appointments.active_for_patient(appointment.patient_id, slot.start, slot.end):
                         found.append((candidate, slot))
                         mine += 1

@@ -3,6 +3,8 @@
 FakeStore holds the committed state. Each FakeUnitOfWork works on a private copy of it: repositories hand
 out copies (a change is stored only through save()), commit() replaces the store's state and then publishes the
 recorded events on the store's MessageBus; leaving without commit() discards everything, like a rollback.
+Writing units of work are serialised (one at a time, like SQLite's BEGIN IMMEDIATE), so services can be called
+from several threads at once without one commit silently overwriting another; read-only ones run beside them.
 Like the real partial unique index, the appointment repository refuses a second active appointment for the
 same doctor and start with SlotTaken.
 """
@@ -10,6 +12,7 @@ same doctor and start with SlotTaken.
 from __future__ import annotations
 
 import copy
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Self
@@ -305,6 +308,7 @@ class FakeStore:
         self.commits = 0
         self.fail_next_commit: Exception | None = None
         self.booking_locks: list[tuple[list[int], int | None]] = []
+        self.write_lock = threading.RLock()  # one writing unit of work at a time
 
     # ---- seeding (committed directly) -----------------------------------------------------
     def add_account(
@@ -379,8 +383,9 @@ class FakeUnitOfWork:
     audit: ports.AuditRepo
     waitlist: ports.WaitlistRepo
 
-    def __init__(self, store: FakeStore) -> None:
+    def __init__(self, store: FakeStore, readonly: bool = False) -> None:
         self.store = store
+        self.readonly = readonly
         self._events: list[DomainEvent] = []
 
     def _open(self, tables: Tables) -> None:
@@ -395,12 +400,21 @@ class FakeUnitOfWork:
         self.waitlist = FakeWaitlistRepo(tables)
 
     def __enter__(self) -> Self:
-        self._open(copy.deepcopy(self.store.tables))
+        if not self.readonly:
+            self.store.write_lock.acquire()
+        try:
+            self._open(copy.deepcopy(self.store.tables))
+        except BaseException:
+            if not self.readonly:
+                self.store.write_lock.release()
+            raise
         self._events = []
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._events = []  # uncommitted work is simply dropped
+        if not self.readonly:
+            self.store.write_lock.release()
 
     def record(self, event: DomainEvent) -> None:
         self._events.append(event)
@@ -424,7 +438,7 @@ class FakeUnitOfWorkFactory:
         self.store = store
 
     def __call__(self, readonly: bool = False) -> ports.UnitOfWork:
-        return FakeUnitOfWork(self.store)
+        return FakeUnitOfWork(self.store, readonly)
 
 
 class FakeHasher:

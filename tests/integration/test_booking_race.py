@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 
 import pytest
@@ -17,7 +17,7 @@ from data.db import make_engine
 from data.security import Argon2Hasher
 from data.uow import SqlUnitOfWorkFactory
 from domain.errors import DomainError, SlotTaken
-from domain.model import Account, Actor, Role, WorkingHours
+from domain.model import Account, Actor, Patient, Role, WorkingHours, ensure_aware
 from domain.services import Services
 from tests.fakes import BERLIN, FixedClock
 
@@ -162,3 +162,140 @@ def make_patients_named(svc: Services, name: str) -> list[Actor]:
     patient = svc.register_patient(name, f"{name.lower()}@mail.test", "patientpass", "1980-01-01")
     assert patient.account_id is not None
     return [svc.actor_for(patient.account_id)]
+
+
+# ---- more races: fifty for one slot, one patient two doctors, any doctor, a freed time on hold --------------
+
+
+def quick_patients(svc: Services, count: int, prefix: str = "racer") -> list[Actor]:
+    """Patients stored directly (no password hashing: these tests are about booking, not signing in)."""
+    ids = []
+    with svc.uow() as uow:
+        for i in range(count):
+            email = f"{prefix}{i}@mail.test"
+            account = uow.accounts.add(Account(email, Role.PATIENT, f"{prefix} {i}", "not-a-real-hash"))
+            ids.append(uow.patients.add(Patient(account.id, f"{prefix} {i}", date(1980, 1, 1), email)).account_id)
+        uow.commit()
+    return [svc.actor_for(i) for i in ids if i is not None]
+
+
+def department_of(svc: Services, doctor_id: int) -> int:
+    with svc.uow(readonly=True) as uow:
+        doctor = uow.doctors.get(doctor_id)
+    assert doctor is not None and doctor.department_id is not None
+    return doctor.department_id
+
+
+def double_bookings(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return len(
+            conn.execute(
+                sa.text(
+                    "SELECT doctor_id, start_at FROM appointment WHERE status IN "
+                    "('pending', 'booked', 'arrived', 'checked-in') GROUP BY doctor_id, start_at HAVING count(*) > 1"
+                )
+            ).all()
+        )
+
+
+TAKEN = "SlotTaken: This slot was just taken. Please pick another time."
+
+
+def test_fifty_concurrent_requests_for_one_slot_give_exactly_one_booking(svc, admin, engine) -> None:
+    (doctor_id,) = make_doctors(svc, admin, [15])
+    patients = quick_patients(svc, 50)
+
+    outcomes = race([partial(svc.book, p, doctor_id, monday(10, 15)) for p in patients])
+
+    assert outcomes == {BOOKED: 1, TAKEN: 49}
+    rows = active_rows(engine)
+    assert len(rows) == 1 and rows[0][0] == doctor_id
+    assert double_bookings(engine) == 0
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM appointment")).scalar_one() == 1
+
+
+def test_one_patient_booking_two_doctors_at_the_same_moment_gets_one(svc, admin, engine) -> None:
+    a, b = make_doctors(svc, admin, [30, 30])
+    (patient,) = quick_patients(svc, 1)
+    for hour, minute in [(9, 0), (9, 30), (10, 0), (10, 30), (11, 0), (11, 30)]:
+        start = monday(hour, minute)
+        outcomes = race([partial(svc.book, patient, a, start), partial(svc.book, patient, b, start)])
+        assert outcomes == {BOOKED: 1, "Conflict: You already have an appointment at this time.": 1}, start
+    rows = active_rows(engine)
+    assert len(rows) == 6 and len({r[2] for r in rows}) == 6  # one visit at each time, never two
+
+
+def test_any_doctor_with_n_free_and_n_plus_three_patients_racing_books_n_different_doctors(svc, admin, engine) -> None:
+    doctors = make_doctors(svc, admin, [30, 30, 30, 30])
+    department_id = department_of(svc, doctors[0])
+    patients = quick_patients(svc, len(doctors) + 3)
+
+    outcomes = race([partial(svc.book_any, p, department_id, monday(11)) for p in patients])
+
+    assert outcomes == {
+        BOOKED: len(doctors),
+        "SlotTaken: No doctor of this department is free at this time any more.": 3,
+    }
+    rows = active_rows(engine)
+    assert sorted(r[0] for r in rows) == sorted(doctors)  # every doctor once, none twice
+    assert len({r[1] for r in rows}) == len(doctors)
+    assert double_bookings(engine) == 0
+
+
+def test_sequential_any_doctor_bookings_spread_over_the_doctors(svc, admin, engine) -> None:
+    doctors = make_doctors(svc, admin, [30, 30, 30])
+    department_id = department_of(svc, doctors[0])
+    patients = quick_patients(svc, 6)
+    chosen = [
+        svc.book_any(p, department_id, monday(9 + i // 2, 30 * (i % 2))).doctor_id for i, p in enumerate(patients)
+    ]
+    assert Counter(chosen) == {d: 2 for d in doctors}
+    assert chosen[:3] == sorted(doctors)
+
+
+def test_bookers_racing_a_cancellation_never_take_the_time_held_for_the_waiting_list(svc, admin, engine) -> None:
+    """Patients keep clicking "book" on a taken time while its owner cancels it and a waiting patient is first
+    in line: before the cancellation they hear "taken", after it "held"; nobody gets it but the waiting one."""
+    (doctor_id,) = make_doctors(svc, admin, [30])
+    owner, waiting, *bookers = quick_patients(svc, 12)
+    for round_ in range(3):
+        start = monday(9 + round_)
+        held = svc.book(owner, doctor_id, start)
+        assert held.id is not None
+        entry = svc.join_waitlist(waiting, start.date(), start.date(), doctor_id=doctor_id)
+        cancelled = threading.Event()
+        barrier = threading.Barrier(len(bookers) + 1, timeout=30)
+
+        def cancel(appointment_id: int = held.id) -> Counter[str]:
+            barrier.wait()
+            try:
+                svc.cancel(owner, appointment_id)
+            finally:
+                cancelled.set()
+            return Counter({"cancelled": 1})
+
+        def keep_booking(actor: Actor, at: datetime = start) -> Counter[str]:
+            seen: Counter[str] = Counter()
+            barrier.wait()
+            extra = 0
+            while extra < 5:
+                extra += cancelled.is_set()
+                try:
+                    svc.book(actor, doctor_id, at)
+                    seen[BOOKED] += 1
+                except SlotTaken as e:
+                    seen["held" if "waiting list" in e.message else "taken"] += 1
+            return seen
+
+        with ThreadPoolExecutor(max_workers=len(bookers) + 1) as pool:
+            futures = [pool.submit(cancel)] + [pool.submit(keep_booking, b) for b in bookers]
+            total = sum((f.result() for f in futures), Counter())
+
+        assert total["cancelled"] == 1 and total[BOOKED] == 0, total
+        assert total["held"] >= len(bookers)  # every booker heard about the hold at least once
+        assert not [r for r in active_rows(engine) if ensure_aware(r[2]) == start]  # type: ignore[arg-type]
+        with svc.uow(readonly=True) as uow:
+            offers = uow.waitlist.open_offers(doctor_id, start, start + timedelta(minutes=30), svc.clock.now())
+        assert [(o.patient_id, o.entry_id) for o in offers] == [(waiting.patient_id, entry.id)]
+        svc.leave_waitlist(waiting, entry.id or 0)
