@@ -41,7 +41,7 @@ import: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/push_latency.py
-	$(PY) bench/booking_throughput.py
+	$(PY) bench/booking.py
 	$(PY) bench/import_fhir.py
 
 clean:
