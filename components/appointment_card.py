@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from nicegui import ui
 
 from components.frame import fmt_day, fmt_time
 from data.queries import AppointmentDTO
+from domain.model import ALLOWED_TRANSITIONS, AppointmentStatus
 
 STATUS_COLORS = {
     "booked": "primary",
@@ -22,9 +24,26 @@ STATUS_COLORS = {
     "waitlist": "purple",
 }
 
+#: the visit workflow's buttons: (target status, label, icon, marker prefix, colour)
+STATUS_ACTIONS = (
+    (AppointmentStatus.ARRIVED, "Arrived", "how_to_reg", "arrive", "primary"),
+    (AppointmentStatus.CHECKED_IN, "Start visit", "play_arrow", "start", "primary"),
+    (AppointmentStatus.FULFILLED, "Finish", "task_alt", "finish", "positive"),
+    (AppointmentStatus.NOSHOW, "No-show", "person_off", "noshow", "negative"),
+)
+StatusHandler = Callable[[AppointmentDTO, AppointmentStatus], Awaitable[None]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
 
 class AppointmentRow:
-    """One appointment as a row; `update` changes labels in place."""
+    """One appointment as a row; `update` changes labels in place.
+
+    `on_status`: staff views get the visit workflow's buttons (Arrived, Start visit, Finish, No-show), each
+    shown only while the domain allows that step (the service checks again); `now` is the clock for
+    "on this day" and "the start has passed"."""
 
     def __init__(
         self,
@@ -33,8 +52,13 @@ class AppointmentRow:
         show: str,
         on_cancel: Callable[[AppointmentDTO], Awaitable[None]] | None = None,
         move_to: Callable[[AppointmentDTO], str] | None = None,
+        on_status: StatusHandler | None = None,
+        now: Callable[[], datetime] = _now,
     ) -> None:
         self.tz, self.show, self.on_cancel, self.move_to = tz, show, on_cancel, move_to
+        self.on_status, self.now = on_status, now
+        self.status_buttons: dict[AppointmentStatus, ui.button] = {}
+        self._busy = False
         with ui.card().classes("w-full p-3").mark(f"appointment-{dto.id}") as self.card:
             with ui.row().classes("w-full items-center gap-x-3 gap-y-1 no-wrap"):
                 with ui.column().classes("gap-0 shrink-0"):
@@ -42,8 +66,9 @@ class AppointmentRow:
                     self.day = ui.label().classes("text-xs text-slate-500 whitespace-nowrap")
                     self.badge = ui.badge().classes("self-start mt-1")
                 with ui.column().classes("gap-0 grow min-w-0"):
-                    self.who = ui.label().classes("font-medium break-words")
-                    self.detail = ui.label().classes("text-sm text-slate-600 break-words")
+                    # overflow-wrap:anywhere also breaks one long unbroken word (a pasted reference, say)
+                    self.who = ui.label().classes("font-medium").style("overflow-wrap: anywhere")
+                    self.detail = ui.label().classes("text-sm text-slate-600").style("overflow-wrap: anywhere")
                 self.move_button = ui.button(icon="edit_calendar", on_click=self._move).props(
                     "flat round color=primary aria-label='Move to another time'"
                 )
@@ -54,6 +79,14 @@ class AppointmentRow:
                 )
                 self.cancel_button.mark(f"cancel-{dto.id}")
                 self.cancel_button.tooltip("Cancel this appointment")
+            if on_status is not None:
+                with ui.row().classes("w-full gap-2 items-center") as self.actions:
+                    for status, text, icon, prefix, color in STATUS_ACTIONS:
+                        button = ui.button(text, icon=icon, on_click=lambda s=status: self._status(s))
+                        button.props(f"no-caps dense unelevated color={color} padding='4px 12px'")
+                        if status == AppointmentStatus.NOSHOW:
+                            button.props(remove="unelevated").props("outline")
+                        self.status_buttons[status] = button.mark(f"{prefix}-{dto.id}")
         self.update(dto)
 
     def update(self, dto: AppointmentDTO) -> None:
@@ -66,6 +99,8 @@ class AppointmentRow:
         else:
             self.who.text = dto.doctor
             self.detail.text = " · ".join(x for x in (dto.department, dto.reason) if x) or " "
+        if dto.status == "cancelled" and dto.cancel_reason:  # why, for whoever was not online when it happened
+            self.detail.text = f"{self.detail.text.strip()} · {dto.cancel_reason}".strip(" ·")
         self.badge.text = dto.status
         self.badge.props(f"color={STATUS_COLORS.get(dto.status, 'grey')}")
         self.card.classes(remove="opacity-60")
@@ -74,6 +109,35 @@ class AppointmentRow:
         changeable = dto.status in ("booked", "pending")
         self.cancel_button.visible = self.on_cancel is not None and changeable
         self.move_button.visible = self.move_to is not None and changeable
+        if self.on_status is not None:
+            allowed = self.allowed_steps()
+            for status, button in self.status_buttons.items():
+                button.visible = status in allowed
+            self.actions.visible = bool(allowed)
+
+    def allowed_steps(self) -> set[AppointmentStatus]:
+        """The workflow steps open now: arrived / started / finished from the day of the visit on, a no-show
+        once the start has passed (mirrors Appointment.move_to, which decides)."""
+        try:
+            current = AppointmentStatus(self.dto.status)
+        except ValueError:
+            return set()
+        now = self.now()
+        steps = set(ALLOWED_TRANSITIONS.get(current, frozenset())) & {s for s, *_ in STATUS_ACTIONS}
+        if now.astimezone(self.tz).date() < self.dto.start.astimezone(self.tz).date():
+            steps -= {AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN, AppointmentStatus.FULFILLED}
+        if now < self.dto.start:
+            steps.discard(AppointmentStatus.NOSHOW)
+        return steps
+
+    async def _status(self, status: AppointmentStatus) -> None:
+        if self.on_status is None or self._busy:
+            return  # a double tap takes one step
+        self._busy = True
+        try:
+            await self.on_status(self.dto, status)
+        finally:
+            self._busy = False
 
     def _move(self) -> None:
         if self.move_to is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import Client, app, ui
 
 from components.io import io
-from domain.errors import NotAllowed
+from domain.errors import NotAllowed, ValidationError
 from domain.model import Actor, Role
 from pages.context import AppContext
 
@@ -26,12 +26,14 @@ NAV: dict[Role, list[tuple[str, str, str]]] = {
     Role.DOCTOR: [
         ("My day", "/doctor", "today"),
         ("Availability", "/doctor/availability", "schedule"),
+        ("Leave", "/doctor/leave", "beach_access"),
     ],
     Role.ADMIN: [
         ("Overview", "/admin", "dashboard"),
         ("Departments", "/admin/departments", "domain"),
         ("Doctors", "/admin/doctors", "medical_services"),
         ("Patients", "/admin/patients", "groups"),
+        ("Closures", "/admin/closures", "event_busy"),
     ],
 }
 HOME = {Role.PATIENT: "/patient", Role.DOCTOR: "/doctor", Role.ADMIN: "/admin"}
@@ -47,6 +49,49 @@ def fmt_time(moment: datetime, tz: ZoneInfo) -> str:
 
 def fmt_when(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%a %d %b %Y, %H:%M")
+
+
+def fmt_leave(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    """Leave or a closure in the words it was entered in: whole days, a morning or an afternoon."""
+    first, until = start.astimezone(tz), end.astimezone(tz)
+    midnight, noon = time(0), time(12)
+    if first.time() == midnight and until.time() == midnight:
+        last = until.date() - timedelta(days=1)
+        if last == first.date():
+            return f"{fmt_day(first, tz)}, whole day"
+        return f"{fmt_day(first, tz)} – {last.strftime('%a %d %b %Y')}"
+    if first.time() == midnight and until.time() == noon and first.date() == until.date():
+        return f"{fmt_day(first, tz)}, morning (until 12:00)"
+    if first.time() == noon and until.time() == midnight and until.date() == first.date() + timedelta(days=1):
+        return f"{fmt_day(first, tz)}, afternoon (from 12:00)"
+    return f"{fmt_when(first, tz)} – {fmt_when(until, tz)}"
+
+
+def date_input(label: str, value: date | None = None) -> ui.input:
+    """A date field: type YYYY-MM-DD or pick it from a calendar. Its value is a string; parse it with
+    `parse_date` where the command is built."""
+    field = ui.input(label, value=value.isoformat() if value else "")
+    field.props('mask="####-##-##" inputmode=numeric hint="YYYY-MM-DD" hide-hint')
+    with field:
+        with ui.menu().props("no-parent-event") as menu:
+            picker = ui.date(mask="YYYY-MM-DD").props("first-day-of-week=1 today-btn").bind_value(field)
+            picker.on_value_change(menu.close)
+        with field.add_slot("append"):
+            ui.icon("edit_calendar").classes("cursor-pointer").props("aria-label='Choose a date' role=button").on(
+                "click", menu.open
+            )
+    return field
+
+
+def parse_date(raw: str | None, what: str) -> date:
+    """A date typed or picked at the edge -> date; a clear message otherwise."""
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationError(f"{what}: please enter a date like 2026-05-04.")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"{what}: “{text}” is not a real date; please enter one like 2026-05-04.") from None
 
 
 _open_pages: dict[str, weakref.WeakSet[Client]] = {}
@@ -118,7 +163,7 @@ def frame(ctx: AppContext, actor: Actor | None, title: str) -> Iterator[ui.colum
             with ui.row().classes("gt-sm items-center gap-1 ml-4"):
                 for text, target, icon in NAV[actor.role]:
                     ui.button(text, icon=icon, on_click=lambda t=target: ui.navigate.to(t)).props(
-                        "flat no-caps color=white"
+                        "flat no-caps color=white padding='6px 10px'"
                     )
             ui.space()
             with ui.column().classes("gt-xs gap-0 items-end leading-tight"):
@@ -126,7 +171,11 @@ def frame(ctx: AppContext, actor: Actor | None, title: str) -> Iterator[ui.colum
                 ui.label(actor.role.value.capitalize()).classes("text-xs opacity-80")
             ui.button("Sign out", icon="logout", on_click=lambda: ui.navigate.to("/logout")).props(
                 "flat no-caps color=white"
-            ).classes("gt-sm")
+            ).classes("gt-md")
+            # tablets in landscape (1024-1439 px) keep one row of navigation: sign-out as an icon
+            ui.button(icon="logout", on_click=lambda: ui.navigate.to("/logout")).props(
+                "flat round color=white aria-label='Sign out'"
+            ).classes("md").tooltip("Sign out")
     with ui.column().classes("w-full max-w-6xl mx-auto p-3 sm:p-6 gap-4") as body:
         ui.label(title).classes("text-2xl font-semibold text-slate-800")
         yield body

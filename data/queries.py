@@ -24,7 +24,7 @@ from data.tables import (
     WorkingHoursRow,
 )
 from data.uow import DoctorRepo
-from domain.model import ACTIVE_STATUSES, WeeklyTemplate, ensure_aware, fold_text
+from domain.model import ACTIVE_STATUSES, CANCELLATION_REASONS, WeeklyTemplate, ensure_aware, fold_text
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 T = TypeVar("T")
@@ -53,8 +53,10 @@ class DoctorDTO:
     department: str
     email: str | None
     slot_minutes: int
-    bookable: bool  # has an account and working hours
+    bookable: bool  # has an active account and working hours
     has_account: bool
+    min_notice_hours: int = 1
+    horizon_days: int = 28
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ class AppointmentDTO:
     status: str
     reason: str
     visit_type: str = ""  # VisitType.code
-    cancel_reason: str = ""
+    cancel_reason: str = ""  # the reason's label and the note, e.g. "Provider — Dr. X is away"
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,8 @@ class Queries:
             slot_minutes=row.slot_minutes,
             bookable=bool(has_hours) and row.account_id is not None,
             has_account=row.account_id is not None,
+            min_notice_hours=row.min_notice_hours,
+            horizon_days=row.horizon_days,
         )
 
     def doctors(
@@ -308,7 +312,7 @@ class Queries:
             status=a.status,
             reason=a.reason,
             visit_type=a.visit_type,
-            cancel_reason=a.cancel_reason,
+            cancel_reason=" — ".join(x for x in (CANCELLATION_REASONS.get(a.cancel_code, ""), a.cancel_reason) if x),
         )
 
     def doctor_day(self, doctor_id: int, day: date, tz: ZoneInfo) -> list[AppointmentDTO]:
@@ -467,3 +471,24 @@ class Queries:
         with self._session() as s:
             doctor = DoctorRepo(s).get(doctor_id)
             return [(t.code, t.name, t.minutes) for t in doctor.offered_types()] if doctor else []
+
+    def held_times(
+        self, doctor_ids: list[int], start: datetime, end: datetime, now: datetime, except_patient: int | None
+    ) -> list[tuple[int, datetime, datetime]]:
+        """Open waiting-list holds of these doctors overlapping [start, end), except those for `except_patient`:
+        (offer id, start, end). Slot grids label those times "Held"."""
+        from data.tables import WaitlistOfferRow
+
+        if not doctor_ids:
+            return []
+        with self._session() as s:
+            q = select(WaitlistOfferRow).where(
+                col(WaitlistOfferRow.doctor_id).in_(doctor_ids),
+                WaitlistOfferRow.status == "open",
+                col(WaitlistOfferRow.expires_at) > now,
+                col(WaitlistOfferRow.start_at) < end,
+                col(WaitlistOfferRow.end_at) > start,
+            )
+            if except_patient is not None:
+                q = q.where(WaitlistOfferRow.patient_id != except_patient)
+            return [(o.id or 0, ensure_aware(o.start_at), ensure_aware(o.end_at)) for o in s.exec(q).all()]

@@ -1,4 +1,5 @@
-"""Admin portal (first cut): live overview, departments, onboarding doctors, patient list."""
+"""Admin portal: live overview, departments, onboarding doctors, patient list, hospital closures and the
+audited reset of an appointment in a final state."""
 
 from __future__ import annotations
 
@@ -8,15 +9,34 @@ from typing import Any
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from components.dialogs import form_dialog
-from components.frame import frame, guard, notify_error
+from components.appointment_card import STATUS_COLORS
+from components.dialogs import confirm, form_dialog
+from components.frame import (
+    date_input,
+    fmt_leave,
+    fmt_when,
+    frame,
+    guard,
+    notify_error,
+    notify_ok,
+    parse_date,
+    parse_id,
+)
 from components.io import hashing, io
 from components.live import coalesced, on_reconnect
-from data.queries import DepartmentDTO, DoctorDTO
-from domain.model import Actor, Role
+from data.queries import AppointmentDTO, DepartmentDTO, DoctorDTO, LeaveDTO
+from domain import events as ev
+from domain.errors import DomainError, ValidationError
+from domain.model import TERMINAL_STATUSES, Actor, Appointment, AppointmentStatus, Role
 from pages.context import AppContext
 
 PAGE_SIZE = 25
+MAX_LISTED = 50  # cancelled appointments listed one by one after a closure; the rest are counted
+RESET_TARGETS = {
+    AppointmentStatus.BOOKED.value: "booked (the visit is still to come)",
+    AppointmentStatus.ARRIVED.value: "arrived (the patient is here)",
+    AppointmentStatus.FULFILLED.value: "fulfilled (the visit took place)",
+}
 
 
 def record_list(
@@ -237,4 +257,227 @@ def register(ctx: AppContext) -> None:
             await listing()
         redraw = coalesced(listing.refresh)
         search.on_value_change(redraw)
+        return None
+
+    @ui.page("/admin/closures")
+    async def closures() -> RedirectResponse | None:  # noqa: C901
+        actor = await guard(ctx, "/admin/closures", Role.ADMIN)
+        if not isinstance(actor, Actor):
+            return actor
+        today = ctx.services.clock.today()
+        busy = {"saving": False}
+
+        async def show_list() -> None:
+            items: list[LeaveDTO] = await io(ctx.queries.leaves, None, ctx.services.clock.now())
+            list_box.clear()
+            with list_box:
+                if not items:
+                    ui.label("No closures ahead.").classes("text-slate-500")
+                for closure in items:
+                    with ui.card().classes("w-full p-3").mark(f"closure-{closure.id}"):
+                        with ui.row().classes("w-full items-center gap-3 no-wrap"):
+                            ui.icon("domain_disabled", size="1.5rem").classes("shrink-0 text-slate-500")
+                            with ui.column().classes("gap-0 grow min-w-0"):
+                                ui.label(fmt_leave(closure.start, closure.end, ctx.tz)).classes(
+                                    "font-medium break-words"
+                                )
+                                ui.label(closure.reason or "No reason given").classes(
+                                    "text-sm text-slate-600 break-words"
+                                )
+                            ui.button(icon="delete", on_click=lambda c=closure: remove(c)).props(
+                                "flat round color=negative aria-label='Remove closure'"
+                            ).mark(f"remove-closure-{closure.id}").tooltip("Remove this closure")
+
+        async def remove(closure: LeaveDTO) -> None:
+            if not await confirm(
+                "Remove this closure?",
+                f"{fmt_leave(closure.start, closure.end, ctx.tz)}. Its times become bookable again; "
+                "appointments it cancelled stay cancelled.",
+                ok="Remove",
+                cancel="Keep it",
+            ):
+                return
+            try:
+                await io(ctx.services.remove_leave, actor, closure.id)
+            except DomainError as error:
+                notify_error(error.message)
+                return
+            notify_ok("Closure removed.")
+            await redraw()
+
+        async def show_result(text: str, cancelled: list[Appointment]) -> None:
+            dtos: list[AppointmentDTO] = []
+            for a in cancelled[:MAX_LISTED]:
+                dto = await io(ctx.queries.appointment, a.id) if a.id is not None else None
+                if dto is not None:
+                    dtos.append(dto)
+            n = len(cancelled)
+            result_box.clear()
+            result_box.visible = True
+            with result_box:
+                ui.label(f"Closure added: {text}").classes("font-medium")
+                told = "the patient was" if n == 1 else "the patients were"
+                ui.label(
+                    f"{n} appointment{'' if n == 1 else 's'} cancelled"
+                    + (f"; {told} told at once and offered other times." if n else ".")
+                ).classes("text-slate-700").mark("closure-cancelled")
+                for dto in dtos:
+                    with ui.link(target=f"/admin/appointments/{dto.id}").classes("no-underline text-inherit"):
+                        with ui.row().classes("items-baseline gap-2").mark(f"affected-{dto.id}"):
+                            ui.label(dto.patient).classes("font-medium text-primary")
+                            ui.label(f"{dto.doctor} · {fmt_when(dto.start, ctx.tz)}").classes("text-sm text-slate-600")
+                if n > len(dtos):
+                    ui.label(f"… and {n - len(dtos)} more.").classes("text-slate-600")
+
+        async def add() -> None:
+            if busy["saving"]:
+                return
+            try:
+                first = parse_date(first_in.value, "First day")
+                last = parse_date(last_in.value, "Last day")
+                if last < first:
+                    raise ValidationError("The last day of the closure must not be before the first.")
+            except DomainError as error:
+                notify_error(error.message)
+                return
+            if not await confirm(
+                "Close the hospital on these days?",
+                "Every appointment booked then is cancelled and the patients are told at once.",
+                ok="Yes, close",
+                cancel="Back",
+            ):
+                return
+            busy["saving"] = True
+            try:
+                closure, cancelled = await io(
+                    ctx.services.add_leave, actor, None, first, last, "full", reason_in.value or ""
+                )
+            except DomainError as error:
+                notify_error(error.message)
+                return
+            finally:
+                busy["saving"] = False
+            reason_in.value = ""
+            notify_ok("Closure added.")
+            await show_result(fmt_leave(closure.start, closure.end, ctx.tz), cancelled)
+            await redraw()
+
+        async def on_event(event: ev.DomainEvent) -> None:
+            if isinstance(event, ev.LeaveChanged):
+                await redraw()
+
+        with frame(ctx, actor, "Hospital closures"):
+            ui.label(
+                "Whole days the hospital is closed (holidays, building work): nobody can book them, and every "
+                "appointment booked then is cancelled."
+            ).classes("text-slate-600")
+            with ui.card().classes("w-full p-4 gap-3"):
+                with ui.row().classes("w-full items-start gap-3 sm:gap-4"):
+                    first_in = date_input("First day", today).classes("w-[8.5rem] sm:w-44").mark("closure-first")
+                    last_in = date_input("Last day", today).classes("w-[8.5rem] sm:w-44").mark("closure-last")
+                reason_in = ui.input("Reason (shown to the patients)").props("maxlength=300 counter")
+                reason_in.classes("w-full").mark("closure-reason")
+                ui.button("Add closure", icon="add", on_click=add).props("unelevated").mark("add-closure")
+            result_box = ui.card().classes("w-full p-4 gap-1 bg-amber-50").props("flat bordered")
+            result_box.mark("closure-result")
+            result_box.visible = False
+            ui.label("Upcoming closures").classes("text-lg font-medium")
+            list_box = ui.column().classes("w-full gap-2")
+            redraw = coalesced(show_list)
+            await show_list()
+        ctx.live.subscribe("closures", on_event)
+        on_reconnect(redraw)
+        return None
+
+    @ui.page("/admin/appointments/{appointment_id}")
+    async def appointment_page(appointment_id: str) -> RedirectResponse | None:  # noqa: C901
+        actor = await guard(ctx, f"/admin/appointments/{appointment_id}", Role.ADMIN)
+        if not isinstance(actor, Actor):
+            return actor
+        wanted = parse_id(appointment_id)
+        found = await io(ctx.queries.appointment, wanted) if wanted is not None else None
+        with frame(ctx, actor, "Appointment"):
+            if found is None:
+                ui.label("This appointment does not exist.").classes("text-slate-600").mark("not-found")
+                return None
+            dto: AppointmentDTO = found
+            type_names = {code: name for code, name, _ in await io(ctx.queries.visit_types, dto.doctor_id)}
+            fields: dict[str, ui.label] = {}
+            busy = {"saving": False}
+
+            def show(current: AppointmentDTO) -> None:
+                fields["when"].text = f"{fmt_when(current.start, ctx.tz)}–{current.end.astimezone(ctx.tz):%H:%M}"
+                fields["patient"].text = current.patient
+                fields["doctor"].text = " · ".join(x for x in (current.doctor, current.department) if x)
+                fields["reason"].text = current.reason or "—"
+                fields["visit"].text = type_names.get(current.visit_type, current.visit_type) or "—"
+                fields["cancel"].text = current.cancel_reason or "—"
+                badge.text = current.status
+                badge.props(f"color={STATUS_COLORS.get(current.status, 'grey')}")
+                final = current.status in {s.value for s in TERMINAL_STATUSES}
+                reset_card.visible = final
+                not_final.visible = not final
+                not_final.text = f"This appointment is {current.status}: only a final state needs a reset."
+
+            async def reset() -> None:
+                if busy["saving"]:
+                    return
+                chosen = target.value  # read before waiting: a live update may redraw the form meanwhile
+                try:
+                    if not chosen:
+                        raise ValidationError("Please choose the status to reset to.")
+                    busy["saving"] = True
+                    try:
+                        await io(ctx.services.admin_reset, actor, dto.id, AppointmentStatus(chosen), note.value or "")
+                    finally:
+                        busy["saving"] = False
+                except DomainError as error:
+                    notify_error(error.message)
+                    return
+                notify_ok(f"Reset to {chosen}; the change is in the audit log.")
+                target.value, note.value = None, ""
+                await refresh()
+
+            async def refresh() -> None:
+                fresh = await io(ctx.queries.appointment, dto.id)
+                if fresh is not None:
+                    show(fresh)
+
+            async def on_event(event: ev.DomainEvent) -> None:
+                if (
+                    isinstance(event, ev.AppointmentCancelled | ev.AppointmentStatusChanged)
+                    and event.appointment_id == dto.id
+                ):
+                    await refresh()
+
+            with ui.card().classes("w-full max-w-2xl p-4 gap-2").mark(f"appointment-{dto.id}"):
+                with ui.row().classes("w-full items-center gap-3"):
+                    fields["when"] = ui.label().classes("text-lg font-semibold tabular-nums")
+                    badge = ui.badge().mark("status")
+                for key, label in (
+                    ("patient", "Patient"),
+                    ("doctor", "Doctor"),
+                    ("reason", "Reason"),
+                    ("visit", "Visit type"),
+                    ("cancel", "Cancellation"),
+                ):
+                    with ui.row().classes("w-full gap-2 no-wrap"):
+                        ui.label(label).classes("text-slate-500 w-28 shrink-0")
+                        fields[key] = ui.label().classes("break-words min-w-0")
+            not_final = ui.label().classes("text-slate-600")
+            with ui.card().classes("w-full max-w-2xl p-4 gap-3") as reset_card:
+                ui.label("Reset a final state").classes("text-lg font-medium")
+                ui.label(
+                    "For mistakes only, such as a no-show for a patient who came. A reset to booked or arrived "
+                    "needs the time to be free still. Who reset it, when and why is kept in the audit log."
+                ).classes("text-sm text-slate-600")
+                target = ui.select(RESET_TARGETS, label="Reset to", value=None).classes("w-full").mark("reset-to")
+                note = ui.input("Reason (required)").props("maxlength=500 counter").classes("w-full")
+                note.mark("reset-reason")
+                ui.button("Reset", icon="restart_alt", on_click=reset).props("unelevated color=warning").mark(
+                    "reset-button"
+                )
+            show(dto)
+        ctx.live.subscribe(f"doctor:{dto.doctor_id}", on_event)
+        on_reconnect(refresh)
         return None

@@ -221,12 +221,15 @@ async def test_a_doctor_cancels_with_a_reason_and_the_patient_is_told_live(
     doctor.find(kind=ui.button, content="Cancel appointment").click()
 
     await eventually(lambda: queries.appointment(theirs.id).status == "cancelled")
-    told = "cancelled your appointment"
-    await eventually(
-        lambda: any(told in m and "Hospitalized" in m for m in user.notify.messages + doctor.notify.messages)
-    )
+    # the patient's page tells them at once, with the reason (components/patient_alerts.py)
+    told = f"{DOCTORS[0][0]} cancelled your appointment"
+    await eventually(lambda: shows(user, told) and shows(user, "Hospitalized"))
     # the patient's list shows it without reload: the row is now among "Recent and cancelled"
     await eventually(lambda: any(b.text == "cancelled" for b in found(user, ui.badge)))
+
+
+def shows(user: User, text: str) -> bool:
+    return any(text in label.text for label in found(user, ui.label))
 
 
 def found(user: User, kind: type) -> list:
