@@ -625,8 +625,15 @@ class SqlUnitOfWork:
         if self._bus is not None:
             self._bus.publish(published)
 
+    def lock_hospital(self) -> None:
+        if self._engine.dialect.name == "postgresql":
+            self.session.exec(sa.select(sa.func.pg_advisory_xact_lock(3, 0)))  # type: ignore[call-overload]
+
     def lock_for_booking(self, doctor_ids: list[int], patient_id: int | None) -> None:
         if self._engine.dialect.name == "postgresql":
+            # the hospital first (shared: bookings do not wait for each other, only for a closure), then the
+            # doctors by id, then the patient: one order for everybody, so no deadlocks
+            self.session.exec(sa.select(sa.func.pg_advisory_xact_lock_shared(3, 0)))  # type: ignore[call-overload]
             # doctors by id, then the patient: one order for everybody, so no deadlocks
             for doctor_id in sorted(set(doctor_ids)):
                 self.session.exec(sa.select(sa.func.pg_advisory_xact_lock(1, doctor_id)))  # type: ignore[call-overload]

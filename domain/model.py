@@ -121,6 +121,14 @@ def require_text(raw: str | None, what: str, max_len: int = 200) -> str:
     return text
 
 
+def free_text(raw: str | None, max_len: int) -> str:
+    """An optional note as typed, without control characters (a NUL byte, say, which PostgreSQL refuses)
+    except line breaks and tabs, trimmed and cut to `max_len`."""
+    text = "".join(ch for ch in (raw or "") if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    text = "".join(ch for ch in text if ch not in BIDI_CONTROLS)
+    return text.strip()[:max_len]
+
+
 def fold_text(text: str | None) -> str:
     """For matching, not display: case- and accent-insensitive ('Fernández' ~ 'fernandez', 'ÄRZTE' ~ 'ärzte')."""
     decomposed = unicodedata.normalize("NFKD", text or "")
@@ -327,6 +335,8 @@ class Appointment:
             raise NotAllowed("You can only cancel your own appointments.")
         if actor.role == Role.DOCTOR and actor.doctor_id != self.doctor_id:
             raise NotAllowed("You can only cancel appointments in your own schedule.")
+        if self.status == AppointmentStatus.CANCELLED:
+            raise ValidationError("This appointment was already cancelled or moved to another time.")
         if self.status not in (AppointmentStatus.PENDING, AppointmentStatus.BOOKED):
             raise ValidationError(f"This appointment is {self.status.value} and can no longer be cancelled.")
         code = (code or "").strip()
@@ -349,7 +359,7 @@ class Appointment:
         self.status = AppointmentStatus.CANCELLED
         self.cancelled_at = now
         self.cancel_code = code
-        self.cancel_reason = (note or "").strip()[:500]
+        self.cancel_reason = free_text(note, 500)
         self.cancelled_by = actor.account_id
 
     def move_to(

@@ -133,6 +133,10 @@ class UnitOfWork(Protocol):
         ...
 
     def record(self, event: DomainEvent) -> None: ...
+    def lock_hospital(self) -> None:
+        """For a whole-hospital closure: wait for every booking in flight, and hold new ones back until commit."""
+        ...
+
     def lock_for_booking(self, doctor_ids: list[int], patient_id: int | None) -> None:
         """Serialise concurrent bookings touching these doctors or this patient (overlap checks); always
         in one order (doctors by id, then the patient), so two bookings never deadlock."""

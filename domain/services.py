@@ -33,6 +33,7 @@ from domain.model import (
     WeeklyTemplate,
     WorkingHours,
     ensure_aware,
+    free_text,
     normalise_email,
     parse_birth_date,
     require_text,
@@ -272,6 +273,13 @@ class Services:
         if effective > today + timedelta(days=MAX_HORIZON_DAYS):
             raise ValidationError("A new schedule can take effect at most a year ahead.")
         types = check_visit_types(visit_types) if visit_types is not None else None
+        if ordered and types is not None:
+            longest = max((h.end.hour * 60 + h.end.minute) - (h.start.hour * 60 + h.start.minute) for h in ordered)
+            if all(t.minutes > longest for t in types):
+                raise ValidationError(
+                    f"No visit type fits into your longest working range ({longest} minutes); patients could "
+                    "not book anything."
+                )
         if min_notice_hours is not None and not 0 <= min_notice_hours <= 24 * 14:
             raise ValidationError("Minimum notice must be between 0 hours and 14 days.")
         if horizon_days is not None and not 1 <= horizon_days <= MAX_HORIZON_DAYS:
@@ -281,6 +289,7 @@ class Services:
             doctor = uow.doctors.get(doctor_id)
             if doctor is None or doctor.id is None:
                 raise NotFound("This doctor no longer exists.")
+            uow.lock_for_booking([doctor_id], None)  # bookings wait, so the conflicts listed are all of them
             uow.doctors.save_template(doctor_id, WeeklyTemplate(effective, tuple(ordered), slot_minutes))
             templates = uow.doctors.templates(doctor_id)
             current = template_on(templates, today)
@@ -343,7 +352,7 @@ class Services:
             actor.require(Role.ADMIN)
         else:
             self._may_manage(actor, doctor_id)
-        reason = (reason or "").strip()[:300]
+        reason = free_text(reason, 300)
         if first_day < self.clock.today():
             raise ValidationError("Leave cannot start in the past.")
         start, end = leave_range(first_day, last_day, part, self.tz)
@@ -353,6 +362,11 @@ class Services:
             doctor = uow.doctors.get(doctor_id) if doctor_id is not None else None
             if doctor_id is not None and doctor is None:
                 raise NotFound("This doctor no longer exists.")
+            # bookings in flight finish first (and are cancelled below) or wait and then see the leave
+            if doctor_id is None:
+                uow.lock_hospital()
+            else:
+                uow.lock_for_booking([doctor_id], None)
             if any(
                 leave.doctor_id == doctor_id and leave.covers(start, end)
                 for leave in uow.leaves.overlapping(doctor_id, start, end)
@@ -595,7 +609,7 @@ class Services:
             self._doctor_takes_bookings(uow, doctor)
             start = self._check_window(doctor, start)
             vt = doctor.visit_type(visit_type)
-            appointment = self._book_slot(uow, patient_id, doctor, start, (reason or "").strip()[:500], vt)
+            appointment = self._book_slot(uow, patient_id, doctor, start, free_text(reason, 500), vt)
             uow.commit()
             return appointment
 
@@ -631,7 +645,7 @@ class Services:
         self, uow: UnitOfWork, patient_id: int, doctor: Doctor, start: datetime, reason: str
     ) -> Appointment:
         appointment = self._book_slot(
-            uow, patient_id, doctor, start, (reason or "").strip()[:500], doctor.visit_type(None), locked=True
+            uow, patient_id, doctor, start, free_text(reason, 500), doctor.visit_type(None), locked=True
         )
         uow.commit()
         return appointment
@@ -737,17 +751,23 @@ class Services:
             return found[: count * 2]
 
     # ---- the visit workflow ---------------------------------------------------------------
-    def set_status(self, actor: Actor, appointment_id: int, new: AppointmentStatus) -> Appointment:
+    def set_status(self, actor: Actor, appointment_id: int, new: AppointmentStatus | str) -> Appointment:
         """Arrived (front desk, or the patient checking in on the day), checked-in (the doctor starts the
         visit), fulfilled, noshow, entered-in-error: only the steps the workflow allows, by who may take them."""
         actor.require(Role.PATIENT, Role.DOCTOR, Role.ADMIN)
+        try:
+            status = AppointmentStatus(new)
+        except ValueError:
+            raise ValidationError("This is not a status an appointment can have.") from None
         now = self.clock.now()
         with self.uow() as uow:
             self._still_active(uow, actor)
             appointment = uow.appointments.get(appointment_id, for_update=True)
             if appointment is None or (actor.role == Role.PATIENT and appointment.patient_id != actor.patient_id):
                 raise NotFound("This appointment does not exist.")
-            old = appointment.move_to(new, actor, now, self.clock.today(), appointment.start.astimezone(self.tz).date())
+            old = appointment.move_to(
+                status, actor, now, self.clock.today(), appointment.start.astimezone(self.tz).date()
+            )
             uow.appointments.save(appointment)
             self._record_status(uow, appointment, old, actor)
             if not appointment.is_active and appointment.start > now:
@@ -809,8 +829,16 @@ class Services:
                 ]
                 if clash:
                     raise Conflict("This time has been given to another appointment since; it cannot be restored.")
+                start, end = appointment.start, appointment.end
+                if on_leave(uow.leaves.overlapping(appointment.doctor_id, start, end), start, end) is not None:
+                    raise Conflict("The doctor is away or the hospital is closed at this time; it cannot be restored.")
+                if any(
+                    o.patient_id != appointment.patient_id
+                    for o in uow.waitlist.open_offers(appointment.doctor_id, start, end, self.clock.now())
+                ):
+                    raise Conflict("This time is held for a patient from the waiting list right now; try again later.")
             uow.appointments.save(appointment)
-            self._record_status(uow, appointment, old, actor, detail=f"reset by admin: {reason.strip()[:300]}")
+            self._record_status(uow, appointment, old, actor, detail=f"reset by admin: {free_text(reason, 300)}")
             uow.commit()
             return appointment
 
@@ -862,7 +890,13 @@ class Services:
                 raise ValidationError("You can be on at most 10 waiting lists at once.")
             entry = uow.waitlist.add(
                 WaitlistEntry(
-                    patient_id, doctor_id, department_id, first_day, last_day, self.clock.now(), note=note.strip()[:300]
+                    patient_id,
+                    doctor_id,
+                    department_id,
+                    first_day,
+                    last_day,
+                    self.clock.now(),
+                    note=free_text(note, 300),
                 )
             )
             uow.commit()
@@ -896,7 +930,7 @@ class Services:
                 vt = doctor.visit_type(offer.visit_type)
             except ValidationError:
                 vt = doctor.visit_type(None)
-            appointment = self._book_slot(uow, patient_id, doctor, offer.start, (reason or "").strip()[:500], vt)
+            appointment = self._book_slot(uow, patient_id, doctor, offer.start, free_text(reason, 500), vt)
             entry = uow.waitlist.get(offer.entry_id)
             if entry is not None:
                 entry.status = WaitlistStatus.BOOKED

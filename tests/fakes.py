@@ -429,6 +429,9 @@ class FakeUnitOfWork:
         published, self._events = self._events, []
         self.store.bus.publish(published)
 
+    def lock_hospital(self) -> None:
+        self.store.booking_locks.append(([], None))
+
     def lock_for_booking(self, doctor_ids: list[int], patient_id: int | None) -> None:
         self.store.booking_locks.append((sorted(doctor_ids), patient_id))
 

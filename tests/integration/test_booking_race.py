@@ -299,3 +299,30 @@ def test_bookers_racing_a_cancellation_never_take_the_time_held_for_the_waiting_
             offers = uow.waitlist.open_offers(doctor_id, start, start + timedelta(minutes=30), svc.clock.now())
         assert [(o.patient_id, o.entry_id) for o in offers] == [(waiting.patient_id, entry.id)]
         svc.leave_waitlist(waiting, entry.id or 0)
+
+
+def test_leave_entered_while_patients_book_that_day_leaves_no_active_appointment_inside_it(svc, admin, engine) -> None:
+    """Leave and bookings at the same moment: every booking either lands before the leave (and is cancelled
+    by it) or sees the leave and is refused; none survives inside it."""
+    (doctor,) = make_doctors(svc, admin, [15])
+    patients = quick_patients(svc, 11, prefix="leave")
+    starts = [monday(9) + timedelta(minutes=15 * i) for i in range(11)]
+    attempts: list[Callable[[], object]] = [
+        partial(svc.book, p, doctor, s) for p, s in zip(patients, starts, strict=True)
+    ]
+    attempts.append(partial(svc.add_leave, admin, doctor, date(2026, 3, 23), date(2026, 3, 23), "full", "ill"))
+    outcomes = race(attempts)
+    assert not [k for k in outcomes if k.startswith("unexpected")], outcomes
+    assert active_rows(engine) == []
+
+
+def test_a_closure_entered_while_patients_book_leaves_no_active_appointment_inside_it(svc, admin, engine) -> None:
+    doctors = make_doctors(svc, admin, [15, 15, 15])
+    patients = quick_patients(svc, 9, prefix="closure")
+    attempts: list[Callable[[], object]] = [
+        partial(svc.book, p, doctors[i % 3], monday(9, 15 * (i // 3))) for i, p in enumerate(patients)
+    ]
+    attempts.append(partial(svc.add_leave, admin, None, date(2026, 3, 23), date(2026, 3, 23), "full", "storm"))
+    outcomes = race(attempts)
+    assert not [k for k in outcomes if k.startswith("unexpected")], outcomes
+    assert active_rows(engine) == []

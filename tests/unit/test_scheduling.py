@@ -793,3 +793,42 @@ def test_a_patient_cancelled_by_leave_is_offered_the_next_free_times(svc, store,
     assert [(d.id, s.start) for d, s in offered] == [(x.id, local(2026, 3, 24, 9, 30)), (x.id, local(2026, 3, 24, 10))]
     with pytest.raises(NotFound):
         svc.alternatives(ben, mine.id)
+
+
+# ---- what the break-it pass found ---------------------------------------------------------
+
+
+def test_control_characters_in_notes_are_dropped_not_stored(svc, store, weber, patients) -> None:
+    appointment = svc.book(patients[0], weber[0].id, mon(9), reason="pain\x00 here\u202e")
+    assert store.tables.appointments[appointment.id].reason == "pain here"
+
+
+def test_an_admin_cannot_reset_an_appointment_into_leave(svc, store, weber, patients) -> None:
+    admin = store.add_admin()
+    appointment = svc.book(patients[0], weber[0].id, mon(9))
+    svc.add_leave(weber[1], weber[0].id, MONDAY, MONDAY, "full", "ill")
+    assert store.tables.appointments[appointment.id].status == AppointmentStatus.CANCELLED
+    with pytest.raises(Conflict, match="away or the hospital is closed"):
+        svc.admin_reset(admin, appointment.id, AppointmentStatus.BOOKED, "called back")
+    assert store.tables.appointments[appointment.id].status == AppointmentStatus.CANCELLED
+
+
+def test_an_unknown_status_is_a_clear_refusal(svc, store, weber, patients) -> None:
+    appointment = svc.book(patients[0], weber[0].id, mon(9))
+    with pytest.raises(ValidationError, match="not a status"):
+        svc.set_status(weber[1], appointment.id, "bogus")
+
+
+def test_a_template_where_no_visit_type_fits_is_refused(svc, store, weber) -> None:
+    doc, me = weber
+    with pytest.raises(ValidationError, match="No visit type fits"):
+        svc.set_availability(
+            me, doc.id, [WorkingHours(0, time(9), time(12))], 30, visit_types=[VisitType("long", "Long", 240)]
+        )
+
+
+def test_leave_and_closures_take_the_booking_locks(svc, store, weber) -> None:
+    admin = store.add_admin()
+    svc.add_leave(weber[1], weber[0].id, MONDAY, MONDAY, "morning")
+    svc.add_leave(admin, None, MONDAY + timedelta(days=1), MONDAY + timedelta(days=1))
+    assert store.booking_locks == [([weber[0].id], None), ([], None)]
