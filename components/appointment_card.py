@@ -12,6 +12,8 @@ from components.frame import fmt_day, fmt_time
 from data.queries import AppointmentDTO
 from domain.model import ALLOWED_TRANSITIONS, AppointmentStatus
 
+#: what a status is called on screen (FHIR's "checked-in" is the visit in progress)
+STATUS_LABELS = {"checked-in": "in consultation", "noshow": "no-show", "entered-in-error": "entered in error"}
 STATUS_COLORS = {
     "booked": "primary",
     "pending": "orange",
@@ -101,7 +103,7 @@ class AppointmentRow:
             self.detail.text = " · ".join(x for x in (dto.department, dto.reason) if x) or " "
         if dto.status == "cancelled" and dto.cancel_reason:  # why, for whoever was not online when it happened
             self.detail.text = f"{self.detail.text.strip()} · {dto.cancel_reason}".strip(" ·")
-        self.badge.text = dto.status
+        self.badge.text = STATUS_LABELS.get(dto.status, dto.status)
         self.badge.props(f"color={STATUS_COLORS.get(dto.status, 'grey')}")
         self.card.classes(remove="opacity-60")
         if dto.status in ("cancelled", "noshow", "entered-in-error"):

@@ -79,21 +79,22 @@ WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturd
 #: FHIR R4 appointment-cancellation-reason (http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason),
 #: the codes a hospital uses day to day
 CANCELLATION_REASON_SYSTEM = "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason"
+#: (the labels are ours, in plain words for patients; the codes are FHIR's)
 CANCELLATION_REASONS: dict[str, str] = {
-    "pat": "Patient",
-    "pat-fb": "Patient: Feeling Better",
-    "pat-lt": "Patient: Lack of Transportation",
-    "pat-mv": "Patient: Moved",
-    "pat-ucp": "Patient: Unhappy/Changed Provider",
-    "prov": "Provider",
-    "prov-pers": "Provider: Personal",
-    "prov-edu": "Provider: Edu/Meeting",
-    "prov-hosp": "Provider: Hospitalized",
-    "maint": "Equipment Maintenance/Repair",
-    "other": "Other",
-    "oth-err": "Other: Error",
-    "oth-room": "Other: Room/Resource Maintenance",
-    "oth-weath": "Other: Weather",
+    "pat": "At the patient's request",
+    "pat-fb": "The patient feels better",
+    "pat-lt": "The patient has no transport",
+    "pat-mv": "The patient has moved away",
+    "pat-ucp": "The patient changed to another doctor",
+    "prov": "The doctor cannot see you then",
+    "prov-pers": "The doctor is unavailable for personal reasons",
+    "prov-edu": "The doctor is at a training or meeting",
+    "prov-hosp": "The doctor is ill",
+    "maint": "Equipment is being repaired",
+    "other": "Other reason",
+    "oth-err": "Booked in error",
+    "oth-room": "The room is not available",
+    "oth-weath": "Bad weather",
 }
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8

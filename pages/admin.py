@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from components.appointment_card import STATUS_COLORS
+from components.appointment_card import STATUS_COLORS, STATUS_LABELS
 from components.dialogs import confirm, form_dialog
 from components.frame import (
     date_input,
@@ -412,7 +412,7 @@ def register(ctx: AppContext) -> None:
                 fields["reason"].text = current.reason or "—"
                 fields["visit"].text = type_names.get(current.visit_type, current.visit_type) or "—"
                 fields["cancel"].text = current.cancel_reason or "—"
-                badge.text = current.status
+                badge.text = STATUS_LABELS.get(current.status, current.status)
                 badge.props(f"color={STATUS_COLORS.get(current.status, 'grey')}")
                 final = current.status in {s.value for s in TERMINAL_STATUSES}
                 reset_card.visible = final

@@ -46,6 +46,7 @@ def specialty_line(specialty: str, department: str) -> str:
 
 
 GRID_DAYS = 14
+MAX_GRID_DAYS = 42
 WAITLIST_DAYS = 14  # the default waiting period
 ACTIVE_CODES = {s.value for s in ACTIVE_STATUSES}
 
@@ -423,11 +424,11 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
                 load_slots,
                 [f"doctor:{doctor.id}", "closures"],
                 ctx.services.clock.today(),
-                GRID_DAYS,
+                min(doctor.horizon_days, MAX_GRID_DAYS),  # as far ahead as the doctor takes bookings
                 pick,
                 viewer_patient_id=patient_id,
                 held=lambda a, b: ctx.queries.held_times([doctor.id], a, b, ctx.services.clock.now(), patient_id),
-                empty_text="No bookable times in the next two weeks. Join the waiting list to be offered one.",
+                empty_text="No bookable times in the coming weeks. Join the waiting list to be offered one.",
             )
 
             async def change_type() -> None:

@@ -223,7 +223,7 @@ async def test_a_doctor_cancels_with_a_reason_and_the_patient_is_told_live(
     await eventually(lambda: queries.appointment(theirs.id).status == "cancelled")
     # the patient's page tells them at once, with the reason (components/patient_alerts.py)
     told = f"{DOCTORS[0][0]} cancelled your appointment"
-    await eventually(lambda: shows(user, told) and shows(user, "Hospitalized"))
+    await eventually(lambda: shows(user, told) and shows(user, "The doctor is ill"))
     # the patient's list shows it without reload: the row is now among "Recent and cancelled"
     await eventually(lambda: any(b.text == "cancelled" for b in found(user, ui.badge)))
 

@@ -203,21 +203,21 @@ async def test_doctor_walks_a_visit_through_arrived_started_finished_live(
     assert not visible(user, f"start-{appointment_id}") and not visible(user, f"finish-{appointment_id}")
 
     steps = (
-        ("arrive", "arrived", "Grace O'Neill has arrived."),
-        ("start", "checked-in", "Visit with Grace O'Neill started."),
-        ("finish", "fulfilled", "Visit with Grace O'Neill finished."),
+        ("arrive", "arrived", "arrived", "Grace O'Neill has arrived."),
+        ("start", "checked-in", "in consultation", "Visit with Grace O'Neill started."),
+        ("finish", "fulfilled", "fulfilled", "Visit with Grace O'Neill finished."),
     )
-    for marker, status, told in steps:
+    for marker, status, label, told in steps:
         user.find(marker=f"{marker}-{appointment_id}").click()
 
         def confirmed(text: str = told) -> bool:  # the simulation may hand the message to either user
             return text in user.notify.messages + watcher.notify.messages
 
-        def watcher_sees(text: str = status) -> bool:  # the other device follows live
+        def watcher_sees(text: str = label) -> bool:  # the other device follows live
             return badge_of(watcher, appointment_id) == text
 
         await eventually(confirmed)
-        assert badge_of(user, appointment_id) == status
+        assert badge_of(user, appointment_id) == label
         await eventually(watcher_sees)
         assert queries.appointment(appointment_id).status == status
     # a finished visit offers no more steps

@@ -292,7 +292,7 @@ def test_three_days_of_leave_block_all_three_and_cancel_the_patients_booked_then
         assert stored.cancel_reason == "Dr Weber is away: conference"
     told = [e for e in store.published if isinstance(e, events.AppointmentCancelled)]
     assert sorted((e.appointment_id, e.by_role, e.reason) for e in told) == sorted(
-        (a.id, "doctor", "Provider — Dr Weber is away: conference") for a in (monday, wednesday)
+        (a.id, "doctor", "The doctor cannot see you then — Dr Weber is away: conference") for a in (monday, wednesday)
     )
     assert events.LeaveChanged(doc.id, leave.start, leave.end) in store.published
     assert store.tables.appointments[thursday.id].status == AppointmentStatus.BOOKED

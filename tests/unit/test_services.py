@@ -221,7 +221,9 @@ def test_booking_and_cancelling_publish_events_after_commit(svc, store, doctor, 
     end = MONDAY_9 + timedelta(minutes=30)
     assert store.published == [
         events.SlotBooked(appointment.id, doc.id, anna[0].id, MONDAY_9, end),
-        events.AppointmentCancelled(appointment.id, doc.id, anna[0].id, MONDAY_9, end, "patient", "Patient"),
+        events.AppointmentCancelled(
+            appointment.id, doc.id, anna[0].id, MONDAY_9, end, "patient", "At the patient's request"
+        ),
     ]
     assert committed_when_published == [True, True]
 
@@ -453,7 +455,7 @@ def test_staff_cancel_any_time_but_must_say_why_and_the_reason_is_kept(svc, stor
     )
     told = store.published[-1]
     assert isinstance(told, events.AppointmentCancelled)
-    assert (told.by_role, told.reason) == ("doctor", "Provider: Hospitalized — back next week")
+    assert (told.by_role, told.reason) == ("doctor", "The doctor is ill — back next week")
 
 
 def test_a_patient_reason_must_be_a_patient_reason(svc, store, doctor, anna) -> None:
