@@ -85,5 +85,10 @@ def is_postgres(engine: Engine) -> bool:
 
 
 def ping(engine: Engine) -> None:
+    """Raises when the database cannot be used. For a SQLite file that includes the file having gone: pooled
+    connections would go on writing into the deleted file, where nobody will ever read it."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:" and not Path(database).is_file():
+        raise FileNotFoundError("the SQLite database file is missing")
     with engine.execution_options(readonly=True).connect() as conn:
         conn.execute(sa.text("SELECT 1"))

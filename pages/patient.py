@@ -125,7 +125,7 @@ async def waitlist_dialog(
             ui.button("Join", icon="hourglass_top", on_click=join).props("unelevated no-caps").mark("waitlist-join")
     done = bool(await dialog)
     if done:
-        notify_ok(f"You are on the waiting list for {who}.", client)
+        notify_ok(f"You are on the waiting list for {who}. You can leave it under “My appointments”.", client)
     if not dialog.is_deleted:
         dialog.delete()
     return done
