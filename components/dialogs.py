@@ -25,7 +25,13 @@ async def confirm(question: str, detail: str = "", ok: str = "Yes", cancel: str 
     return bool(result)
 
 
-async def form_dialog(title: str, fields: Callable[[], Callable[[], Awaitable[object]]], saved: str) -> bool:
+async def form_dialog(
+    title: str,
+    fields: Callable[[], Callable[[], Awaitable[object]]],
+    saved: str,
+    ok: str = "Save",
+    ok_marker: str | None = None,
+) -> bool:
     """`fields()` lays out the inputs and returns the command to run on "Save". A domain error keeps the
     dialog open with its message (nothing typed is lost); success closes it and says `saved`."""
     client = ui.context.client
@@ -49,7 +55,9 @@ async def form_dialog(title: str, fields: Callable[[], Callable[[], Awaitable[ob
 
         with ui.row().classes("w-full justify-end gap-2"):
             ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat")
-            ui.button("Save", on_click=save)
+            button = ui.button(ok, on_click=save)
+            if ok_marker:
+                button.mark(ok_marker)
     done = bool(await dialog)
     if done:
         notify_ok(saved, client)

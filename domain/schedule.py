@@ -121,10 +121,3 @@ def _exists(local: datetime, tz: ZoneInfo) -> bool:
     """False for wall times skipped by a spring-forward change."""
     round_trip = local.astimezone(UTC).astimezone(tz)
     return round_trip.replace(tzinfo=None) == local.replace(tzinfo=None)
-
-
-def is_on_grid(slot_start: datetime, slots: Iterable[Slot]) -> Slot | None:
-    for slot in slots:
-        if slot.start == slot_start:
-            return slot
-    return None

@@ -636,19 +636,14 @@ class Services:
             for doctor in ranked:
                 try:
                     self._check_window(doctor, start)
-                    return self._book_any_with(uow, patient_id, doctor, start, reason)
+                    appointment = self._book_slot(
+                        uow, patient_id, doctor, start, free_text(reason, 500), doctor.visit_type(None), locked=True
+                    )
                 except (SlotTaken, ValidationError):
                     continue  # this doctor cannot then; a Conflict (the patient is busy) ends the search
+                uow.commit()
+                return appointment
             raise SlotTaken("No doctor of this department is free at this time any more.")
-
-    def _book_any_with(
-        self, uow: UnitOfWork, patient_id: int, doctor: Doctor, start: datetime, reason: str
-    ) -> Appointment:
-        appointment = self._book_slot(
-            uow, patient_id, doctor, start, free_text(reason, 500), doctor.visit_type(None), locked=True
-        )
-        uow.commit()
-        return appointment
 
     def reschedule(self, actor: Actor, appointment_id: int, new_start: datetime) -> Appointment:
         """Move an own appointment to another time of the same doctor, in one transaction: the old one is
@@ -732,6 +727,10 @@ class Services:
             )
             found: list[tuple[Doctor, Slot]] = []
             first_day = max(appointment.start, now).astimezone(self.tz).date()
+            # the patient's own appointments, read once: a time when they are busy is no alternative
+            busy = uow.appointments.active_for_patient(
+                appointment.patient_id, now, now + timedelta(days=MAX_HORIZON_DAYS + 1)
+            )
             # a doctor who is ill is not offered again; the time just given up is not offered back
             same = [] if appointment.cancel_code == "prov-hosp" else [doctor]
             for candidate in [*same, *others]:
@@ -741,14 +740,14 @@ class Services:
                 ):
                     if candidate.id == doctor.id and appointment.overlaps(slot.start, slot.end):
                         continue
-                    if free and not uow.appointments.active_for_patient(appointment.patient_id, slot.start, slot.end):
+                    if free and not any(a.overlaps(slot.start, slot.end) for a in busy):
                         found.append((candidate, slot))
                         mine += 1
                         if mine >= count:
                             break
                 if len(found) >= count:
                     break
-            return found[: count * 2]
+            return found
 
     # ---- the visit workflow ---------------------------------------------------------------
     def set_status(self, actor: Actor, appointment_id: int, new: AppointmentStatus | str) -> Appointment:

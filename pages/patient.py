@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from components.appointment_card import AppointmentRow
-from components.dialogs import cancel_dialog, confirm
+from components.dialogs import cancel_dialog, confirm, form_dialog
 from components.frame import (
     date_input,
     fmt_day,
@@ -84,11 +84,10 @@ async def waitlist_dialog(
 ) -> bool:
     """Ask for the days the patient can come and put them on the waiting list of the doctor or the
     department. Bad input keeps the dialog and what was typed, with a message."""
-    client = ui.context.client
     today = ctx.services.clock.today()
     hold = int(ctx.services.offer_hold.total_seconds() // 60)
-    with client.content, ui.dialog() as dialog, ui.card().classes("p-5 gap-3 w-full max-w-md"):
-        ui.label("Join the waiting list").classes("text-lg font-medium")
+
+    def fields() -> Callable[[], Awaitable[object]]:
         ui.label(
             f"When a time with {who} becomes free on one of these days, it is held for you for {hold} minutes "
             "and shown on any HealthSync page you have open."
@@ -96,39 +95,18 @@ async def waitlist_dialog(
         with ui.row().classes("w-full gap-3 no-wrap"):
             first = date_input("First day", today).classes("grow")
             last = date_input("Last day", today + timedelta(days=WAITLIST_DAYS)).classes("grow")
-        busy = {"saving": False}
 
         async def join() -> None:
-            if busy["saving"]:
-                return  # a double click joins once
-            busy["saving"] = True
-            try:
-                first_day = parse_date(first.value, "First day")
-                last_day = parse_date(last.value, "Last day")
-                await io(
-                    ctx.services.join_waitlist,
-                    actor,
-                    first_day,
-                    last_day,
-                    doctor_id=doctor_id,
-                    department_id=department_id,
-                )
-            except DomainError as error:
-                notify_error(error.message, client)
-                return
-            finally:
-                busy["saving"] = False
-            dialog.submit(True)
+            first_day = parse_date(first.value, "First day")
+            last_day = parse_date(last.value, "Last day")
+            await io(
+                ctx.services.join_waitlist, actor, first_day, last_day, doctor_id=doctor_id, department_id=department_id
+            )
 
-        with ui.row().classes("w-full justify-end gap-2"):
-            ui.button("Cancel", on_click=lambda: dialog.submit(False)).props("flat")
-            ui.button("Join", icon="hourglass_top", on_click=join).props("unelevated no-caps").mark("waitlist-join")
-    done = bool(await dialog)
-    if done:
-        notify_ok(f"You are on the waiting list for {who}. You can leave it under “My appointments”.", client)
-    if not dialog.is_deleted:
-        dialog.delete()
-    return done
+        return join
+
+    saved = f"You are on the waiting list for {who}. You can leave it under “My appointments”."
+    return await form_dialog("Join the waiting list", fields, saved, ok="Join", ok_marker="waitlist-join")
 
 
 def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
