@@ -348,6 +348,15 @@ class Queries:
             row = s.exec(self._appointments(AppointmentRow.id == appointment_id)).first()  # type: ignore[call-overload]
             return self._appt_dto(*row) if row else None
 
+    def appointments(self, ids: list[int]) -> list[AppointmentDTO]:
+        """Several appointments in one query, in the order asked (ids that do not exist are left out)."""
+        if not ids:
+            return []
+        with self._session() as s:
+            rows = s.exec(self._appointments(col(AppointmentRow.id).in_(ids))).all()  # type: ignore[call-overload]
+            by_id = {dto.id: dto for dto in (self._appt_dto(*row) for row in rows)}
+            return [by_id[i] for i in ids if i in by_id]
+
     # ---- medical history ------------------------------------------------------------------
     def patient_history(self, patient_id: int, limit: int = 20, offset: int = 0) -> Page[VisitDTO]:
         with self._session() as s:

@@ -306,11 +306,8 @@ def register(ctx: AppContext) -> None:
             await redraw()
 
         async def show_result(text: str, cancelled: list[Appointment]) -> None:
-            dtos: list[AppointmentDTO] = []
-            for a in cancelled[:MAX_LISTED]:
-                dto = await io(ctx.queries.appointment, a.id) if a.id is not None else None
-                if dto is not None:
-                    dtos.append(dto)
+            listed = [a.id for a in cancelled[:MAX_LISTED] if a.id is not None]
+            dtos = await io(ctx.queries.appointments, listed)
             n = len(cancelled)
             result_box.clear()
             result_box.visible = True

@@ -400,11 +400,8 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
                 conflict_rows[dto.id].update(fresh)
 
         async def show_conflicts(appointments: Sequence[Appointment], heading: str) -> None:
-            dtos = []
-            for a in appointments[:MAX_LISTED]:
-                dto = await io(ctx.queries.appointment, a.id) if a.id is not None else None
-                if dto is not None:
-                    dtos.append(dto)
+            listed = [a.id for a in appointments[:MAX_LISTED] if a.id is not None]
+            dtos = await io(ctx.queries.appointments, listed)
             conflict_box.clear()
             conflict_rows.clear()
             conflict_box.visible = bool(dtos)
@@ -610,11 +607,8 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
             await redraw()
 
         async def show_result(leave_text: str, cancelled: list[Appointment]) -> None:
-            dtos = []
-            for a in cancelled[:MAX_LISTED]:
-                dto = await io(ctx.queries.appointment, a.id) if a.id is not None else None
-                if dto is not None:
-                    dtos.append(dto)
+            listed = [a.id for a in cancelled[:MAX_LISTED] if a.id is not None]
+            dtos = await io(ctx.queries.appointments, listed)
             result_box.clear()
             result_box.visible = True
             with result_box:
