@@ -23,7 +23,24 @@ class AccountRow(SQLModel, table=True):
     display_name: str = Field(max_length=200)
     password_hash: str | None = Field(default=None, max_length=255)
     status: str = Field(default="active", max_length=16)
+    status_reason: str = Field(default="", max_length=300, sa_column_kwargs={"server_default": ""})
+    status_changed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime = Field(sa_column=_ts(index=True))
+
+
+class InviteRow(SQLModel, table=True):
+    """An invite to set a password (a new doctor, an imported patient). The link carries a signed nonce; using it
+    once sets used_at, so a second use is refused. Expiry is checked both in the signature and here."""
+
+    __tablename__ = "invite"
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    nonce: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts())
+    used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_by_id: int | None = Field(default=None, foreign_key="account.id")
 
 
 class DepartmentRow(SQLModel, table=True):
@@ -98,6 +115,7 @@ class AppointmentRow(SQLModel, table=True):
         ),
         sa.Index("ix_appointment_doctor_start", "doctor_id", "start_at"),
         sa.Index("ix_appointment_patient_start", "patient_id", "start_at"),
+        sa.Index("ix_appointment_start", "start_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     doctor_id: int = Field(foreign_key="doctor.id")
