@@ -28,11 +28,22 @@ def build(settings: Settings):  # type: ignore[no-untyped-def]
     from data.db import make_engine, ping
     from data.queries import Queries
     from data.relay import start_relay
-    from data.security import Argon2Hasher, OneTimeTokens
+    from data.security import Argon2Hasher, InviteTokens, OneTimeTokens
     from data.uow import SqlUnitOfWorkFactory
     from domain.bus import MessageBus
     from domain.services import Services, SystemClock
-    from pages import admin, auth, doctor, patient
+    from pages import (
+        admin,
+        admin_audit,
+        admin_board,
+        admin_reports,
+        auth,
+        doctor,
+        frontdesk,
+        patient,
+        record_access,
+        records,
+    )
     from pages.context import AppContext
 
     engine = make_engine(settings.database_url)
@@ -46,6 +57,8 @@ def build(settings: Settings):  # type: ignore[no-untyped-def]
         settings.tz,
         cancel_cutoff=timedelta(hours=settings.cancel_cutoff_hours),
         offer_hold=timedelta(minutes=settings.offer_hold_minutes),
+        invite_tokens=InviteTokens.from_settings(settings),  # a key from the settings: links survive restarts
+        invite_ttl=timedelta(hours=settings.invite_hours),
     )
     ctx = AppContext(
         settings=settings,
@@ -54,7 +67,18 @@ def build(settings: Settings):  # type: ignore[no-untyped-def]
         live=live,
         login_tokens=OneTimeTokens("sign-in", max_age=60),  # a random key per process, never a configured one
     )
-    for module in (auth, patient, doctor, admin):
+    for module in (
+        auth,
+        patient,
+        doctor,
+        admin,
+        frontdesk,
+        admin_board,
+        admin_audit,
+        admin_reports,
+        record_access,
+        records,
+    ):
         module.register(ctx)
 
     def healthz() -> JSONResponse:

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Engine  # noqa: E402
 
 from data.db import make_engine  # noqa: E402
 from data.migrate import upgrade  # noqa: E402
-from data.security import Argon2Hasher  # noqa: E402
+from data.security import Argon2Hasher, InviteTokens  # noqa: E402
 from data.uow import SqlUnitOfWorkFactory  # noqa: E402
 from domain.errors import DomainError, SlotTaken  # noqa: E402
 from domain.model import ACTIVE_STATUSES, Account, Actor, Patient, Role, WorkingHours  # noqa: E402
@@ -74,7 +74,8 @@ def setup(svc: Services, doctors: int, patients: int) -> tuple[list[int], list[A
     department = svc.save_department(admin, "General medicine")
     doctor_ids = []
     for i in range(doctors):
-        doctor = svc.onboard_doctor(admin, f"Dr {i}", f"dr{i}@hospital.test", "GP", department.id, "doctorpass")
+        doctor, invite = svc.onboard_doctor(admin, f"Dr {i}", f"dr{i}@hospital.test", "GP", department.id)
+        svc.accept_invite(invite.token, "doctorpass")
         assert doctor.id is not None
         svc.set_availability(admin, doctor.id, HOURS, GRID, min_notice_hours=0, horizon_days=90)
         doctor_ids.append(doctor.id)
@@ -187,7 +188,9 @@ def run(label: str, url: str, args: argparse.Namespace) -> bool:
     upgrade(url)
     engine = make_engine(url)
     try:
-        svc = Services(SqlUnitOfWorkFactory(engine), Argon2Hasher(fast_for_tests=True), FixedClock(NOW, TZ), TZ)
+        fixed = FixedClock(NOW, TZ)
+        tokens = InviteTokens("bench-invite-secret-0123456789", timedelta(hours=72), now=fixed.now)
+        svc = Services(SqlUnitOfWorkFactory(engine), Argon2Hasher(fast_for_tests=True), fixed, TZ, invite_tokens=tokens)
         doctor_ids, patients = setup(svc, args.clients + 1, args.clients)
         print(f"\n== {label}: {args.clients} concurrent clients")
         tally, wall = contested(svc, doctor_ids[0], patients, args.requests, args.slots)

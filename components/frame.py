@@ -14,7 +14,8 @@ from nicegui import Client, app, ui
 
 from components.io import io
 from domain.errors import NotAllowed, ValidationError
-from domain.model import Actor, Role
+from domain.events import AccountStatusChanged, DomainEvent
+from domain.model import AccountStatus, Actor, Role
 from pages.context import AppContext
 
 NAV: dict[Role, list[tuple[str, str, str]]] = {
@@ -22,18 +23,25 @@ NAV: dict[Role, list[tuple[str, str, str]]] = {
         ("My appointments", "/patient", "event"),
         ("Find a doctor", "/patient/doctors", "search"),
         ("My history", "/patient/history", "history"),
+        ("Who opened my record", "/patient/record-access", "visibility"),
     ],
     Role.DOCTOR: [
         ("My day", "/doctor", "today"),
+        ("My patients", "/doctor/patients", "folder_shared"),
+        ("Week", "/doctor/week", "view_week"),
         ("Availability", "/doctor/availability", "schedule"),
         ("Leave", "/doctor/leave", "beach_access"),
     ],
     Role.ADMIN: [
         ("Overview", "/admin", "dashboard"),
+        ("Arrivals", "/admin/arrivals", "how_to_reg"),
         ("Departments", "/admin/departments", "domain"),
         ("Doctors", "/admin/doctors", "medical_services"),
         ("Patients", "/admin/patients", "groups"),
         ("Closures", "/admin/closures", "event_busy"),
+        ("Board", "/admin/board", "insights"),
+        ("Appointments", "/admin/appointments", "table_rows"),
+        ("Audit", "/admin/audit", "policy"),
     ],
 }
 HOME = {Role.PATIENT: "/patient", Role.DOCTOR: "/doctor", Role.ADMIN: "/admin"}
@@ -108,13 +116,36 @@ def _register_open_page() -> None:
         _open_pages.setdefault(session_id, weakref.WeakSet()).add(ui.context.client)
 
 
-def close_open_pages(session_id: str | None) -> None:
-    """Sign-out ends the session everywhere: every open page of this browser session goes to /login,
+def close_open_pages(session_id: str | None, target: str = "/login") -> None:
+    """Sign-out ends the session everywhere: every open page of this browser session goes to /login (`target`),
     so a forgotten tab cannot keep booking or cancelling."""
     for client in list(_open_pages.pop(session_id or "", ())):
         if not client.is_deleted:
             with client:
-                ui.navigate.to("/login")
+                ui.navigate.to(target)
+
+
+DEACTIVATED_URL = "/logout?why=deactivated"
+
+
+def _close_when_deactivated(ctx: AppContext, account_id: int) -> None:
+    """Every guarded page listens on its viewer's `account:<id>` topic: when an admin deactivates the account,
+    the page goes to /logout (which clears the browser's session storage and closes its other pages) and on to
+    /login with "Your account was deactivated". The account id is captured now: a callback runs with the
+    emitting admin's request context."""
+    client = ui.context.client
+
+    def on_event(event: DomainEvent) -> None:
+        if (
+            isinstance(event, AccountStatusChanged)
+            and event.account_id == account_id
+            and event.status == AccountStatus.DEACTIVATED.value
+            and not client.is_deleted
+        ):
+            with client:
+                ui.navigate.to(DEACTIVATED_URL)
+
+    ctx.live.subscribe(f"account:{account_id}", on_event)
 
 
 async def guard(ctx: AppContext, path: str, *roles: Role) -> Actor | RedirectResponse | None:
@@ -128,6 +159,7 @@ async def guard(ctx: AppContext, path: str, *roles: Role) -> Actor | RedirectRes
         app.storage.user.clear()
         return RedirectResponse("/login", status_code=303)
     _register_open_page()
+    _close_when_deactivated(ctx, actor.account_id)
     if actor.role not in roles:
         with frame(ctx, actor, "Not allowed"):
             with ui.card().classes("w-full max-w-xl mx-auto items-center text-center gap-3 p-8"):

@@ -2,7 +2,8 @@
 
 Services run in worker threads (run.io_bound); the bridge hops onto the event loop before emitting.
 Topics: ``doctor:<id>`` (slot grids and the doctor's day), ``patient:<id>`` (the patient's own lists),
-``directory`` (departments/doctors changed), ``stats`` (admin board). A topic only carries ids and times;
+``directory`` (departments/doctors changed), ``stats`` (admin board), ``account:<id>`` (that account's own
+open pages: they close when it is deactivated), ``accounts`` (admin account lists). A topic only carries ids and times;
 each subscriber re-reads what it may see.
 """
 
@@ -32,6 +33,8 @@ def topics_for(event: ev.DomainEvent) -> list[str]:
         return [f"doctor:{event.doctor_id}"] if event.doctor_id is not None else ["closures"]
     if isinstance(event, ev.DirectoryChanged):
         return ["directory", "stats"]
+    if isinstance(event, ev.AccountStatusChanged):  # the account's own open pages, and the admins' account lists
+        return [f"account:{event.account_id}", "accounts"]
     return []
 
 

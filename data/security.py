@@ -1,13 +1,18 @@
-"""Password hashing (argon2 through the passlib API, provided by libpass)."""
+"""Password hashing (argon2 through the passlib API, provided by libpass), sign-in and invite tokens."""
 
 from __future__ import annotations
 
 import secrets
 import threading
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from passlib.context import CryptContext
+
+from data.settings import Settings
+from domain.errors import ValidationError
 
 
 class Argon2Hasher:
@@ -71,3 +76,47 @@ class OneTimeTokens:
             self._spent = {n: t for n, t in self._spent.items() if t > now}
             self._spent[data["n"]] = now + self.max_age + 1
         return int(data["v"])
+
+
+class InviteTokens:
+    """Invite links: an invite's random nonce, signed (itsdangerous, salt "healthsync-invite") with a key from
+    the settings, so links survive a restart and work on every instance. Expiry is checked here (`max_age`,
+    against `now`, injectable for tests) and again against the invite row; single use, revocation and the
+    account's state are the database's (see Services.accept_invite). The payload is signed, not encrypted:
+    it holds the nonce only."""
+
+    SALT = "healthsync-invite"
+
+    def __init__(self, secret: str, max_age: timedelta, now: Callable[[], datetime] | None = None) -> None:
+        if not secret:
+            raise ValueError("InviteTokens needs a secret from the settings")
+        clock = now or (lambda: datetime.now(UTC))
+
+        class _Signer(TimestampSigner):
+            def get_timestamp(self) -> int:
+                return int(clock().timestamp())
+
+        self._serializer = URLSafeTimedSerializer(secret, salt=self.SALT, signer=_Signer)
+        self.max_age = max_age
+
+    @classmethod
+    def from_settings(cls, settings: Settings, now: Callable[[], datetime] | None = None) -> InviteTokens:
+        return cls(settings.invite_key(), timedelta(hours=settings.invite_hours), now)
+
+    def issue(self, nonce: str) -> str:
+        return self._serializer.dumps({"n": nonce})
+
+    def read(self, token: str) -> str:
+        try:
+            data = self._serializer.loads(token or "", max_age=int(self.max_age.total_seconds()))
+        except SignatureExpired:
+            raise ValidationError("This invite link has expired. Please ask the hospital for a new one.") from None
+        except BadSignature:
+            raise ValidationError(
+                "This invite link is not valid. Please check that you copied all of it, or ask the hospital for "
+                "a new one."
+            ) from None
+        nonce = data.get("n") if isinstance(data, dict) else None
+        if not isinstance(nonce, str) or not nonce:
+            raise ValidationError("This invite link is not valid. Please ask the hospital for a new one.")
+        return nonce

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from data.db import make_engine
 from data.queries import Queries
-from data.security import Argon2Hasher
+from data.security import Argon2Hasher, InviteTokens
 from data.settings import Settings
 from data.tables import AppointmentRow, DiagnosisRow, EncounterRow, PrescriptionRow
 from data.uow import SqlUnitOfWorkFactory
@@ -70,7 +70,14 @@ PATIENTS = [
 
 def _services(settings: Settings) -> Services:
     engine = make_engine(settings.database_url)
-    return Services(SqlUnitOfWorkFactory(engine), Argon2Hasher(), SystemClock(settings.tz), settings.tz)
+    return Services(
+        SqlUnitOfWorkFactory(engine),
+        Argon2Hasher(),
+        SystemClock(settings.tz),
+        settings.tz,
+        invite_tokens=InviteTokens.from_settings(settings),
+        invite_ttl=timedelta(hours=settings.invite_hours),
+    )
 
 
 def create_admin(settings: Settings, email: str, name: str, password: str) -> None:
@@ -100,7 +107,9 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str]] | None:
     departments = {name: services.save_department(admin, name, text).id for name, text in DEPARTMENTS}
     doctors = []
     for name, email, specialty, dept, minutes, hours in DOCTORS:
-        doctor = services.onboard_doctor(admin, name, email, specialty, departments[dept], DOCTOR_PASSWORD)
+        # the same path as a real doctor: invited by the admin, then the invite link sets the password
+        doctor, invite = services.onboard_doctor(admin, name, email, specialty, departments[dept])
+        services.accept_invite(invite.token, DOCTOR_PASSWORD)
         assert doctor.id is not None
         services.set_availability(
             admin,

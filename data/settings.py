@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +29,11 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     noshow_grace_minutes: int = Field(default=30, ge=0, le=24 * 60)
     offer_hold_minutes: int = Field(default=5, ge=1, le=120)
+    hospital_name: str = Field(default="HealthSync General Hospital", min_length=1, max_length=120)  # on prints
+    # invite links (new doctors, imported patients): signed with invite_secret, or a key derived from the
+    # storage secret when it is not set; valid for invite_hours
+    invite_secret: str = ""
+    invite_hours: int = Field(default=72, ge=1, le=24 * 30)
 
     @field_validator("timezone")
     @classmethod
@@ -55,7 +62,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 "HEALTHSYNC_STORAGE_SECRET is too weak for production (use at least 16 random characters)."
             )
+        if self.mode == "production" and self.invite_secret and len(self.invite_secret) < 16:
+            raise ValueError("HEALTHSYNC_INVITE_SECRET is too weak for production (use at least 16 random characters).")
         return self
+
+    def invite_key(self) -> str:
+        """The key that signs invite links: configured, or derived from the storage secret (never the storage
+        secret itself, and never random per process: links must survive a restart)."""
+        if self.invite_secret:
+            return self.invite_secret
+        return hmac.new(self.storage_secret.encode(), b"healthsync-invite-key", hashlib.sha256).hexdigest()
 
     @property
     def tz(self) -> ZoneInfo:

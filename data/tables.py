@@ -138,6 +138,10 @@ class EncounterRow(SQLModel, table=True):
     """A visit's medical record."""
 
     __tablename__ = "encounter"
+    __table_args__ = (
+        sa.Index("uq_encounter_appointment", "appointment_id", unique=True),  # one record per appointment
+        sa.Index("ix_encounter_patient_start", "patient_id", "start_at", "id"),  # the timeline's pages
+    )
     id: int | None = Field(default=None, primary_key=True)
     appointment_id: int | None = Field(default=None, foreign_key="appointment.id", index=True)
     patient_id: int = Field(foreign_key="patient.id", index=True)
@@ -151,10 +155,37 @@ class EncounterRow(SQLModel, table=True):
     location: str = Field(default="", max_length=300)
     notes: str = Field(default="")
     fhir_id: str | None = Field(default=None, max_length=64, unique=True)
+    # a visit written here (domain/clinical.py): "" for imported records, else draft, signed or amended
+    note_status: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})
+    chief_complaint: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    findings: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    plan: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    updated_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    signed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    signed_by_id: int | None = Field(default=None, foreign_key="account.id")
+
+
+class EncounterRevisionRow(SQLModel, table=True):
+    """A signed version of a visit record (1: as signed; then one per amendment), never changed afterwards.
+    `content` holds the note, diagnoses and prescriptions of that version as JSON."""
+
+    __tablename__ = "encounter_revision"
+    __table_args__ = (sa.UniqueConstraint("encounter_id", "version", name="uq_encounter_revision_version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    encounter_id: int = Field(foreign_key="encounter.id", index=True)
+    version: int
+    kind: str = Field(max_length=16)
+    at: datetime = Field(sa_column=_ts())
+    by_account_id: int = Field(foreign_key="account.id")
+    by_name: str = Field(default="", max_length=200)
+    reason: str = Field(default="", max_length=300)
+    content: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
 
 
 class DiagnosisRow(SQLModel, table=True):
     __tablename__ = "diagnosis"
+    __table_args__ = (sa.Index("ix_diagnosis_patient_onset", "patient_id", "onset_at", "id"),)
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id", index=True)
     encounter_id: int | None = Field(default=None, foreign_key="encounter.id", index=True)
@@ -169,6 +200,7 @@ class DiagnosisRow(SQLModel, table=True):
 
 class PrescriptionRow(SQLModel, table=True):
     __tablename__ = "prescription"
+    __table_args__ = (sa.Index("ix_prescription_patient_authored", "patient_id", "authored_at", "id"),)
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id", index=True)
     encounter_id: int | None = Field(default=None, foreign_key="encounter.id", index=True)
@@ -189,6 +221,12 @@ class PrescriptionRow(SQLModel, table=True):
     status: str = Field(default="", max_length=20)
     authored_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     fhir_id: str | None = Field(default=None, max_length=64, unique=True)
+    # written here: the structured fields FHIR's import does not fill
+    frequency_code: str = Field(default="", max_length=20, sa_column_kwargs={"server_default": ""})
+    quantity: int | None = None
+    quantity_unit: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})
+    as_needed_reason: str = Field(default="", max_length=300, sa_column_kwargs={"server_default": ""})
+    position: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class LeaveRow(SQLModel, table=True):

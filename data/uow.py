@@ -8,14 +8,16 @@ from typing import Any, Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from data.clinical_repo import ClinicalRepo
 from data.tables import (
     AccountRow,
     AppointmentRow,
     AuditEventRow,
     DepartmentRow,
     DoctorRow,
+    InviteRow,
     LeaveRow,
     PatientRow,
     ScheduleTemplateRow,
@@ -36,6 +38,7 @@ from domain.model import (
     AuditEvent,
     Department,
     Doctor,
+    Invite,
     Leave,
     OfferStatus,
     Patient,
@@ -84,6 +87,8 @@ class AccountRepo(_Repo):
             display_name=row.display_name,
             password_hash=row.password_hash,
             status=AccountStatus(row.status),
+            status_reason=row.status_reason,
+            status_changed_at=_maybe_aware(row.status_changed_at),
         )
 
     def get(self, account_id: int) -> Account | None:
@@ -101,6 +106,8 @@ class AccountRepo(_Repo):
             display_name=account.display_name,
             password_hash=account.password_hash,
             status=account.status.value,
+            status_reason=account.status_reason,
+            status_changed_at=_maybe_utc(account.status_changed_at),
             created_at=utcnow(),
         )
         try:
@@ -115,7 +122,12 @@ class AccountRepo(_Repo):
         assert row is not None
         row.email, row.display_name = account.email, account.display_name
         row.password_hash, row.status = account.password_hash, account.status.value
-        self._flush(row)
+        row.status_reason, row.status_changed_at = account.status_reason, _maybe_utc(account.status_changed_at)
+        try:
+            with self.s.begin_nested():
+                self._flush(row)
+        except IntegrityError:
+            raise Conflict("Another account already uses this email address.") from None
 
 
 class DepartmentRepo(_Repo):
@@ -152,6 +164,10 @@ class DepartmentRepo(_Repo):
             self._flush(row)
         except IntegrityError:
             raise Conflict(f"A department called “{department.name}” already exists.") from None
+
+    def remove(self, department_id: int) -> None:
+        self.s.exec(sa.delete(DepartmentRow).where(DepartmentRow.id == department_id))  # type: ignore[call-overload]
+        self.s.flush()
 
 
 class DoctorRepo(_Repo):
@@ -218,6 +234,10 @@ class DoctorRepo(_Repo):
             .order_by(DoctorRow.id)
         ).all()
         return [self._to(r) for r in rows]
+
+    def count_in_department(self, department_id: int) -> int:
+        query = sa.select(sa.func.count()).select_from(DoctorRow).where(DoctorRow.department_id == department_id)
+        return int(self.s.exec(query).one()[0])  # type: ignore[call-overload]
 
     def templates(self, doctor_id: int) -> list[WeeklyTemplate]:
         templates = self.s.exec(
@@ -291,6 +311,13 @@ class PatientRepo(_Repo):
         self._flush(row)
         patient.id = row.id
         return patient
+
+    def save(self, patient: Patient) -> None:
+        row = self.s.get(PatientRow, patient.id)
+        assert row is not None
+        row.account_id, row.name, row.email = patient.account_id, patient.name, patient.email
+        row.birth_date, row.gender, row.phone = patient.birth_date, patient.gender, patient.phone
+        self._flush(row)
 
 
 class AppointmentRepo(_Repo):
@@ -577,6 +604,68 @@ class WaitlistRepo(_Repo):
         ).all()
         return [self._offer(r) for r in rows]
 
+    def close_for_department(self, department_id: int) -> int:
+        entries = WaitlistEntryRow.department_id == department_id
+        waiting = self.s.exec(
+            sa.update(WaitlistEntryRow)  # type: ignore[call-overload]
+            .where(entries, WaitlistEntryRow.status == WaitlistStatus.WAITING.value)
+            .values(status=WaitlistStatus.LEFT.value)
+        ).rowcount
+        self.s.exec(sa.update(WaitlistEntryRow).where(entries).values(department_id=None))  # type: ignore[call-overload]
+        self.s.flush()
+        return int(waiting or 0)
+
+
+class InviteRepo(_Repo):
+    @staticmethod
+    def _to(row: InviteRow) -> Invite:
+        return Invite(
+            account_id=row.account_id,
+            nonce=row.nonce,
+            created_at=ensure_aware(row.created_at),
+            expires_at=ensure_aware(row.expires_at),
+            created_by=row.created_by_id,
+            used_at=_maybe_aware(row.used_at),
+            revoked_at=_maybe_aware(row.revoked_at),
+            id=row.id,
+        )
+
+    def add(self, invite: Invite) -> Invite:
+        row = InviteRow(
+            account_id=invite.account_id,
+            nonce=invite.nonce,
+            created_at=_utc(invite.created_at),
+            expires_at=_utc(invite.expires_at),
+            created_by_id=invite.created_by,
+        )
+        self._flush(row)
+        invite.id = row.id
+        return invite
+
+    def by_nonce(self, nonce: str, for_update: bool = False) -> Invite | None:
+        query = select(InviteRow).where(InviteRow.nonce == nonce)
+        if for_update:  # Postgres: two uses of one link in flight: the second waits, then sees it used
+            query = query.with_for_update().execution_options(populate_existing=True)
+        row = self.s.exec(query).first()
+        return self._to(row) if row else None
+
+    def open_for(self, account_id: int, now: datetime) -> list[Invite]:
+        rows = self.s.exec(
+            select(InviteRow).where(
+                InviteRow.account_id == account_id,
+                col(InviteRow.used_at).is_(None),
+                col(InviteRow.revoked_at).is_(None),
+                InviteRow.expires_at > _utc(now),
+            )
+        ).all()
+        return [self._to(r) for r in rows]
+
+    def save(self, invite: Invite) -> None:
+        row = self.s.get(InviteRow, invite.id)
+        assert row is not None
+        row.used_at, row.revoked_at = _maybe_utc(invite.used_at), _maybe_utc(invite.revoked_at)
+        self._flush(row)
+
 
 class SqlUnitOfWork:
     def __init__(self, engine: Engine, bus: MessageBus | None = None) -> None:
@@ -592,6 +681,8 @@ class SqlUnitOfWork:
     leaves: ports.LeaveRepo
     audit: ports.AuditRepo
     waitlist: ports.WaitlistRepo
+    invites: ports.InviteRepo
+    clinical: ports.ClinicalRepo
 
     def __enter__(self) -> Self:
         self.session = Session(self._engine, expire_on_commit=False)
@@ -603,6 +694,8 @@ class SqlUnitOfWork:
         self.leaves = LeaveRepo(self.session)
         self.audit = AuditRepo(self.session)
         self.waitlist = WaitlistRepo(self.session)
+        self.invites = InviteRepo(self.session)
+        self.clinical = ClinicalRepo(self.session)
         self._events = []
         return self
 

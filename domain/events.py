@@ -88,3 +88,12 @@ class OfferEnded(DomainEvent):
     start: datetime
     end: datetime
     outcome: str
+
+
+@dataclass(frozen=True)
+class AccountStatusChanged(DomainEvent):
+    """An account was deactivated, reactivated or activated through an invite; `status` is the new one.
+    Open pages of a deactivated account close themselves."""
+
+    account_id: int
+    status: str

@@ -169,9 +169,36 @@ class Account:
     password_hash: str | None = None
     status: AccountStatus = AccountStatus.ACTIVE
     id: int | None = None
+    status_reason: str = ""  # why it was deactivated or reactivated (admins see it)
+    status_changed_at: datetime | None = None
 
     def can_log_in(self) -> bool:
         return self.status == AccountStatus.ACTIVE and bool(self.password_hash)
+
+    # (status changes: see "Account administration" at the end of this module)
+    def deactivate(self, reason: str, now: datetime) -> None:
+        if self.status == AccountStatus.DEACTIVATED:
+            raise ValidationError("This account is already deactivated.")
+        self.status = AccountStatus.DEACTIVATED
+        self.status_reason = require_text(reason, "A reason for the deactivation", 300)
+        self.status_changed_at = now
+
+    def reactivate(self, reason: str, now: datetime) -> None:
+        """Back to where it was: active, or invited when no password was ever set."""
+        if self.status != AccountStatus.DEACTIVATED:
+            raise ValidationError("This account is not deactivated.")
+        self.status = AccountStatus.ACTIVE if self.password_hash else AccountStatus.INVITED
+        self.status_reason = require_text(reason, "A reason for the reactivation", 300)
+        self.status_changed_at = now
+
+    def accept_invite(self, password_hash: str, now: datetime) -> None:
+        if self.status == AccountStatus.DEACTIVATED:
+            raise NotAllowed("This account has been deactivated. Please contact the hospital.")
+        if self.status != AccountStatus.INVITED:
+            raise ValidationError("This account is already set up. Please sign in with your password.")
+        self.password_hash = password_hash
+        self.status = AccountStatus.ACTIVE
+        self.status_changed_at = now
 
 
 @dataclass
@@ -512,3 +539,38 @@ class WaitlistOffer:
 
     def is_open(self, now: datetime) -> bool:
         return self.status == OfferStatus.OPEN and now < self.expires
+
+
+# ---- Account administration: invites ------------------------------------------------------------------
+DEFAULT_INVITE_HOURS = 72
+
+
+@dataclass
+class Invite:
+    """An invite to set a password (a new doctor, an imported patient). The link carries the signed nonce;
+    a newer invite for the same account revokes the older ones; using one sets `used_at`."""
+
+    account_id: int
+    nonce: str
+    created_at: datetime
+    expires_at: datetime
+    created_by: int | None = None
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    id: int | None = None
+
+    def is_open(self, now: datetime) -> bool:
+        return self.used_at is None and self.revoked_at is None and now < self.expires_at
+
+    def check_usable(self, now: datetime) -> None:
+        if self.used_at is not None:
+            raise ValidationError(
+                "This invite link has already been used. Sign in with the password you chose, or ask the "
+                "hospital for a new link."
+            )
+        if self.revoked_at is not None:
+            raise ValidationError(
+                "This invite link was replaced by a newer one. Please use the latest link the hospital gave you."
+            )
+        if now >= self.expires_at:
+            raise ValidationError("This invite link has expired. Please ask the hospital for a new one.")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Protocol, Self
 
+from domain.clinical import Visit
 from domain.events import DomainEvent
 from domain.model import (
     Account,
@@ -12,6 +14,7 @@ from domain.model import (
     AuditEvent,
     Department,
     Doctor,
+    Invite,
     Leave,
     Patient,
     WaitlistEntry,
@@ -32,6 +35,7 @@ class DepartmentRepo(Protocol):
     def by_name(self, name: str) -> Department | None: ...
     def add(self, department: Department) -> Department: ...
     def save(self, department: Department) -> None: ...
+    def remove(self, department_id: int) -> None: ...
 
 
 class DoctorRepo(Protocol):
@@ -40,6 +44,10 @@ class DoctorRepo(Protocol):
     def add(self, doctor: Doctor) -> Doctor: ...
     def save(self, doctor: Doctor) -> None: ...
     def in_department(self, department_id: int) -> list[Doctor]: ...
+    def count_in_department(self, department_id: int) -> int:
+        """Every doctor of the department, bookable or not (deactivated, imported without account)."""
+        ...
+
     def templates(self, doctor_id: int) -> list[WeeklyTemplate]:
         """Every template of the doctor, oldest first (kept: they tell what was offered when)."""
         ...
@@ -53,6 +61,7 @@ class PatientRepo(Protocol):
     def get(self, patient_id: int) -> Patient | None: ...
     def by_account(self, account_id: int) -> Patient | None: ...
     def add(self, patient: Patient) -> Patient: ...
+    def save(self, patient: Patient) -> None: ...
 
 
 class AppointmentRepo(Protocol):
@@ -114,6 +123,48 @@ class WaitlistRepo(Protocol):
         ...
 
     def expired_offers(self, now: datetime) -> list[WaitlistOffer]: ...
+    def close_for_department(self, department_id: int) -> int:
+        """A department goes away: its waiting entries end (left) and no entry points at it any more.
+        Returns how many were still waiting."""
+        ...
+
+
+class InviteRepo(Protocol):
+    def add(self, invite: Invite) -> Invite: ...
+    def by_nonce(self, nonce: str, for_update: bool = False) -> Invite | None: ...
+    def open_for(self, account_id: int, now: datetime) -> list[Invite]:
+        """Invites of the account not used, revoked or expired."""
+        ...
+
+    def save(self, invite: Invite) -> None: ...
+
+
+class ClinicalRepo(Protocol):
+    """Visit records (encounters with their diagnoses, prescriptions and signed versions)."""
+
+    def visit_for_appointment(self, appointment_id: int, for_update: bool = False) -> Visit | None: ...
+    def get_visit(self, visit_id: int) -> Visit | None: ...
+    def add_visit(self, visit: Visit) -> Visit: ...
+    def save_visit(self, visit: Visit) -> None:
+        """Store the current content (diagnoses and prescriptions replaced) and the revisions not stored yet."""
+        ...
+
+    def has_relationship(self, doctor_id: int, patient_id: int) -> bool:
+        """The doctor has or had an appointment with the patient (any status but entered-in-error), or an
+        encounter of the patient (imported ones too) is the doctor's."""
+        ...
+
+
+class CodeCatalogue(Protocol):
+    """The code systems a record may use: billable ICD-10-CM codes, the drug catalogue (RxNorm)."""
+
+    def diagnosis_names(self, codes: Iterable[str]) -> dict[str, str]:
+        """code -> description for those of `codes` that are billable ICD-10-CM codes."""
+        ...
+
+    def drug_names(self, codes: Iterable[str]) -> dict[str, str]:
+        """code -> name for those of `codes` that are in the drug catalogue."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -125,6 +176,8 @@ class UnitOfWork(Protocol):
     leaves: LeaveRepo
     audit: AuditRepo
     waitlist: WaitlistRepo
+    invites: InviteRepo
+    clinical: ClinicalRepo
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...
@@ -152,6 +205,16 @@ class UnitOfWorkFactory(Protocol):
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
     def verify(self, password: str, hashed: str) -> bool: ...
+
+
+class InviteTokens(Protocol):
+    """Signs an invite's nonce into a link token and reads it back (data/security.py)."""
+
+    def issue(self, nonce: str) -> str: ...
+    def read(self, token: str) -> str:
+        """The nonce; raises ValidationError (a message for the user) when the token was tampered with,
+        signed with another key or for another purpose, or is older than its maximum age."""
+        ...
 
 
 class Clock(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from domain import events
 from domain.errors import Conflict, NotAllowed, NotFound, SlotTaken, ValidationError
 from domain.model import (
     DEFAULT_HORIZON_DAYS,
+    DEFAULT_INVITE_HOURS,
     MAX_HORIZON_DAYS,
     MIN_PASSWORD_LENGTH,
     WEEKDAY_NAMES,
@@ -21,6 +23,7 @@ from domain.model import (
     AuditEvent,
     Department,
     Doctor,
+    Invite,
     Leave,
     OfferStatus,
     Patient,
@@ -39,7 +42,7 @@ from domain.model import (
     require_text,
     template_on,
 )
-from domain.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
+from domain.ports import Clock, InviteTokens, PasswordHasher, UnitOfWork, UnitOfWorkFactory
 from domain.schedule import (
     check_no_overlap,
     check_slot_minutes,
@@ -51,6 +54,28 @@ from domain.schedule import (
 from domain.throttle import LoginThrottle
 
 BOOKING_HORIZON_DAYS = DEFAULT_HORIZON_DAYS
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    """An invite link's token, for the admin to hand to the person (there is no email yet)."""
+
+    account_id: int
+    name: str
+    email: str
+    role: Role
+    token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class InviteInfo:
+    """What the /invite page shows before the password is set."""
+
+    name: str
+    email: str
+    role: Role
+    expires_at: datetime
 
 
 class SystemClock:
@@ -84,6 +109,8 @@ class Services:
     source_throttle: LoginThrottle = field(default_factory=lambda: LoginThrottle(max_failures=30))
     cancel_cutoff: timedelta = timedelta(hours=2)  # patients cancel or move online until then
     offer_hold: timedelta = timedelta(minutes=5)  # how long a freed time is held for a waiting patient
+    invite_tokens: InviteTokens | None = None  # signs invite links (data/security.py InviteTokens)
+    invite_ttl: timedelta = timedelta(hours=DEFAULT_INVITE_HOURS)
 
     # ---- accounts -------------------------------------------------------------------------
     def actor_for(self, account_id: int) -> Actor:
@@ -175,35 +202,50 @@ class Services:
                 raise Conflict(f"A department called “{name}” already exists.")
             if department_id is None:
                 department = uow.departments.add(Department(name=name, description=description))
+                action, detail = "department.create", name
             else:
                 found = uow.departments.get(department_id)
                 if found is None:
                     raise NotFound("This department no longer exists.")
+                detail = name if found.name == name else f"{found.name} -> {name}"
                 found.name, found.description = name, description
                 uow.departments.save(found)
-                department = found
+                department, action = found, "department.update"
+            uow.audit.add(
+                AuditEvent(
+                    self.clock.now(),
+                    actor.account_id,
+                    actor.role.value,
+                    action,
+                    "department",
+                    department.id,
+                    detail=detail,
+                )
+            )
             uow.record(events.DirectoryChanged("department"))
             uow.commit()
             return department
 
     def onboard_doctor(
-        self, actor: Actor, name: str, email: str, specialty: str, department_id: int | None, password: str
-    ) -> Doctor:
+        self, actor: Actor, name: str, email: str, specialty: str, department_id: int | None
+    ) -> tuple[Doctor, IssuedInvite]:
+        """A doctor's record and an invited account (no password: it cannot sign in), plus the invite link with
+        which the doctor sets their own password. Bookable once the account is active and has working hours."""
         actor.require(Role.ADMIN)
         name = require_text(name, "Name")
         email = normalise_email(email)
         specialty = require_text(specialty, "Specialty", 100)
         if department_id is None:
             raise ValidationError("Please choose a department.")
-        check_password(password)
-        hashed = self.hasher.hash(password)
         with self.uow() as uow:
             self._still_active(uow, actor)
             if uow.departments.get(department_id) is None:
                 raise NotFound("This department no longer exists.")
             if uow.accounts.by_email(email) is not None:
                 raise Conflict("An account with this email already exists.")
-            account = uow.accounts.add(Account(email=email, role=Role.DOCTOR, display_name=name, password_hash=hashed))
+            account = uow.accounts.add(
+                Account(email=email, role=Role.DOCTOR, display_name=name, status=AccountStatus.INVITED)
+            )
             doctor = uow.doctors.add(
                 Doctor(
                     account_id=account.id,
@@ -213,9 +255,21 @@ class Services:
                     email=email,
                 )
             )
+            uow.audit.add(
+                AuditEvent(
+                    self.clock.now(),
+                    actor.account_id,
+                    actor.role.value,
+                    "doctor.onboard",
+                    "doctor",
+                    doctor.id,
+                    detail=f"{name} <{email}>, {specialty}",
+                )
+            )
+            invite = self._issue_invite(uow, actor, account)
             uow.record(events.DirectoryChanged("doctor"))
             uow.commit()
-            return doctor
+            return doctor, invite
 
     def update_doctor(
         self, actor: Actor, doctor_id: int, name: str, specialty: str, department_id: int | None
@@ -237,6 +291,341 @@ class Services:
             uow.record(events.DirectoryChanged("doctor"))
             uow.commit()
             return doctor
+
+    # ---- admin: accounts, invites, departments going away ------------------------------------
+    def _tokens(self) -> InviteTokens:
+        if self.invite_tokens is None:
+            raise RuntimeError("Services.invite_tokens is not configured")  # a wiring mistake, not user input
+        return self.invite_tokens
+
+    def _issue_invite(self, uow: UnitOfWork, actor: Actor, account: Account) -> IssuedInvite:
+        """A new single-use invite for the account; older open ones are revoked (only the newest link works)."""
+        assert account.id is not None and account.email is not None
+        now = self.clock.now()
+        for older in uow.invites.open_for(account.id, now):
+            older.revoked_at = now
+            uow.invites.save(older)
+        invite = uow.invites.add(
+            Invite(account.id, secrets.token_urlsafe(24), now, now + self.invite_ttl, created_by=actor.account_id)
+        )
+        uow.audit.add(
+            AuditEvent(
+                now,
+                actor.account_id,
+                actor.role.value,
+                "invite.create",
+                "account",
+                account.id,
+                patient_id=self._patient_of(uow, account),
+                detail=f"{account.role.value} {account.email}, valid until {invite.expires_at.isoformat()}",
+            )
+        )
+        token = self._tokens().issue(invite.nonce)
+        return IssuedInvite(account.id, account.display_name, account.email, account.role, token, invite.expires_at)
+
+    @staticmethod
+    def _patient_of(uow: UnitOfWork, account: Account) -> int | None:
+        if account.role != Role.PATIENT or account.id is None:
+            return None
+        patient = uow.patients.by_account(account.id)
+        return patient.id if patient else None
+
+    def create_invite(self, actor: Actor, account_id: int) -> IssuedInvite:
+        """A fresh invite link for an account that has not been set up yet (the old link is lost or expired)."""
+        actor.require(Role.ADMIN)
+        with self.uow() as uow:
+            self._still_active(uow, actor)
+            account = uow.accounts.get(account_id)
+            if account is None or account.role == Role.ADMIN:
+                raise NotFound("This account does not exist.")
+            if account.status == AccountStatus.DEACTIVATED:
+                raise ValidationError("This account is deactivated. Reactivate it first.")
+            if account.status == AccountStatus.ACTIVE:
+                raise ValidationError("This account is already set up; its owner signs in with their password.")
+            if not account.email:
+                raise ValidationError("Please enter the email address first.")
+            invite = self._issue_invite(uow, actor, account)
+            uow.commit()
+            return invite
+
+    def invite_patient(self, actor: Actor, patient_id: int, email: str) -> IssuedInvite:
+        """An imported patient (a record without a usable account) gets an invited account with this email,
+        linked to their record, and an invite link to set a password."""
+        actor.require(Role.ADMIN)
+        email = normalise_email(email)
+        with self.uow() as uow:
+            self._still_active(uow, actor)
+            patient = uow.patients.get(patient_id)
+            if patient is None:
+                raise NotFound("This patient does not exist.")
+            taken = uow.accounts.by_email(email)
+            account = uow.accounts.get(patient.account_id) if patient.account_id is not None else None
+            if taken is not None and (account is None or taken.id != account.id):
+                raise Conflict("Another account already uses this email address.")
+            if account is None:
+                account = uow.accounts.add(
+                    Account(email=email, role=Role.PATIENT, display_name=patient.name, status=AccountStatus.INVITED)
+                )
+                patient.account_id = account.id
+            elif account.status == AccountStatus.DEACTIVATED:
+                raise ValidationError("This patient's account is deactivated. Reactivate it first.")
+            elif account.status == AccountStatus.ACTIVE:
+                raise ValidationError("This patient can already sign in with their own password.")
+            else:
+                account.email = email
+                uow.accounts.save(account)
+            patient.email = email
+            uow.patients.save(patient)
+            invite = self._issue_invite(uow, actor, account)
+            uow.commit()
+            return invite
+
+    def _usable_invite(self, uow: UnitOfWork, nonce: str, for_update: bool = False) -> tuple[Invite, Account]:
+        invite = uow.invites.by_nonce(nonce, for_update=for_update)
+        if invite is None:
+            raise ValidationError("This invite link is not valid. Please check that you copied all of it.")
+        invite.check_usable(self.clock.now())
+        account = uow.accounts.get(invite.account_id)
+        if account is None:
+            raise ValidationError("This invite link is not valid any more.")
+        if account.status == AccountStatus.DEACTIVATED:
+            raise NotAllowed("This account has been deactivated. Please contact the hospital.")
+        if account.status != AccountStatus.INVITED:
+            raise ValidationError("This account is already set up. Please sign in with your password.")
+        return invite, account
+
+    def invite_details(self, token: str) -> InviteInfo:
+        """Who an invite link is for, if it can still be used (nothing changes)."""
+        nonce = self._tokens().read(token)
+        with self.uow(readonly=True) as uow:
+            invite, account = self._usable_invite(uow, nonce)
+            return InviteInfo(account.display_name, account.email or "", account.role, invite.expires_at)
+
+    def accept_invite(self, token: str, password: str) -> Account:
+        """Set the password from an invite link: the account becomes active and the link is spent. A link
+        that is tampered with, expired, used, or replaced by a newer one changes nothing."""
+        nonce = self._tokens().read(token)
+        with self.uow(readonly=True) as uow:
+            self._usable_invite(uow, nonce)  # a dead link is refused before the (slow) hashing
+        check_password(password)
+        hashed = self.hasher.hash(password)
+        with self.uow() as uow:
+            invite, account = self._usable_invite(uow, nonce, for_update=True)  # a second use in flight waits
+            assert account.id is not None
+            now = self.clock.now()
+            account.accept_invite(hashed, now)
+            uow.accounts.save(account)
+            invite.used_at = now
+            uow.invites.save(invite)
+            uow.audit.add(
+                AuditEvent(
+                    now,
+                    account.id,
+                    account.role.value,
+                    "invite.use",
+                    "account",
+                    account.id,
+                    patient_id=self._patient_of(uow, account),
+                    detail=f"password set; invite {invite.id}",
+                )
+            )
+            uow.record(events.AccountStatusChanged(account.id, account.status.value))
+            if account.role == Role.DOCTOR:
+                doctor = uow.doctors.by_account(account.id)
+                uow.record(events.DirectoryChanged("doctor"))
+                if doctor is not None and doctor.id is not None:
+                    uow.record(events.AvailabilityChanged(doctor.id))
+            uow.commit()
+            return account
+
+    def _change_status(self, actor: Actor, account_id: int, reason: str, deactivate: bool) -> Account:
+        actor.require(Role.ADMIN)
+        if deactivate and account_id == actor.account_id:
+            raise NotAllowed("You cannot deactivate your own account; ask another administrator.")
+        with self.uow() as uow:
+            self._still_active(uow, actor)
+            account = uow.accounts.get(account_id)
+            if account is None:
+                raise NotFound("This account does not exist.")
+            assert account.id is not None
+            now = self.clock.now()
+            if deactivate:
+                account.deactivate(reason, now)
+                for invite in uow.invites.open_for(account.id, now):  # a link handed out earlier dies with it
+                    invite.revoked_at = now
+                    uow.invites.save(invite)
+            else:
+                account.reactivate(reason, now)
+            uow.accounts.save(account)
+            action = "account.deactivate" if deactivate else "account.reactivate"
+            uow.audit.add(
+                AuditEvent(
+                    now,
+                    actor.account_id,
+                    actor.role.value,
+                    action,
+                    "account",
+                    account.id,
+                    patient_id=self._patient_of(uow, account),
+                    detail=f"{account.role.value} {account.email or account.display_name}: {account.status_reason}",
+                )
+            )
+            uow.record(events.AccountStatusChanged(account.id, account.status.value))
+            if account.role == Role.DOCTOR:  # (un)bookable: directories and slot grids change
+                doctor = uow.doctors.by_account(account.id)
+                uow.record(events.DirectoryChanged("doctor"))
+                if doctor is not None and doctor.id is not None:
+                    uow.record(events.AvailabilityChanged(doctor.id))
+            uow.commit()
+            return account
+
+    def deactivate_account(self, actor: Actor, account_id: int, reason: str) -> Account:
+        """The account can no longer sign in or act; its open pages close (AccountStatusChanged). A doctor is
+        no longer bookable; their booked appointments stay for the admin to move or cancel."""
+        return self._change_status(actor, account_id, reason, deactivate=True)
+
+    def reactivate_account(self, actor: Actor, account_id: int, reason: str) -> Account:
+        return self._change_status(actor, account_id, reason, deactivate=False)
+
+    def delete_department(self, actor: Actor, department_id: int) -> int:
+        """Delete a department without doctors. Its waiting list ends (nobody could be offered a time there
+        any more); returns how many patients were still waiting."""
+        actor.require(Role.ADMIN)
+        with self.uow() as uow:
+            self._still_active(uow, actor)
+            department = uow.departments.get(department_id)
+            if department is None:
+                raise NotFound("This department no longer exists.")
+            doctors = uow.doctors.count_in_department(department_id)
+            if doctors:
+                raise Conflict(
+                    f"“{department.name}” still has {doctors} doctor{'' if doctors == 1 else 's'}. "
+                    "Move them to another department first."
+                )
+            closed = uow.waitlist.close_for_department(department_id)
+            uow.departments.remove(department_id)
+            uow.audit.add(
+                AuditEvent(
+                    self.clock.now(),
+                    actor.account_id,
+                    actor.role.value,
+                    "department.delete",
+                    "department",
+                    department_id,
+                    detail=f"{department.name}; {closed} waiting-list entries ended",
+                )
+            )
+            uow.record(events.DirectoryChanged("department"))
+            uow.commit()
+            return closed
+
+    def move_options(self, actor: Actor, appointment_id: int, count: int = 8) -> list[tuple[Doctor, Slot]]:
+        """Where the hospital can move an appointment: first the other bookable doctors of the department who
+        are free at the same time, then the next free times of the department's bookable doctors."""
+        actor.require(Role.ADMIN)
+        now = self.clock.now()
+        with self.uow(readonly=True) as uow:
+            appointment = uow.appointments.get(appointment_id)
+            if appointment is None:
+                raise NotFound("This appointment does not exist.")
+            doctor = uow.doctors.get(appointment.doctor_id)
+            if doctor is None or doctor.department_id is None:
+                return []
+            candidates = uow.doctors.in_department(doctor.department_id)  # bookable ones only
+            busy = [
+                a
+                for a in uow.appointments.active_for_patient(
+                    appointment.patient_id, now, now + timedelta(days=MAX_HORIZON_DAYS + 1)
+                )
+                if a.id != appointment.id
+            ]
+            same_time: list[tuple[Doctor, Slot]] = []
+            later: list[tuple[Doctor, Slot]] = []
+            day = appointment.start.astimezone(self.tz).date()
+            first_day = max(appointment.start, now).astimezone(self.tz).date()
+            for candidate in candidates:
+                assert candidate.id is not None
+                vt = self._visit_type_like(candidate, appointment)
+                if candidate.id != doctor.id:
+                    for slot, free in self._slots(uow, candidate, day, 1, vt, appointment.patient_id, now):
+                        if free and slot.start == appointment.start:
+                            same_time.append((candidate, slot))
+                mine = 0
+                for slot, free in self._slots(
+                    uow, candidate, first_day, candidate.horizon_days, vt, appointment.patient_id, now
+                ):
+                    if not free or any(a.overlaps(slot.start, slot.end) for a in busy):
+                        continue
+                    if candidate.id == doctor.id and appointment.overlaps(slot.start, slot.end):
+                        continue
+                    if slot.start == appointment.start and candidate.id != doctor.id:
+                        continue  # listed above
+                    later.append((candidate, slot))
+                    mine += 1
+                    if mine >= 3:
+                        break
+            later.sort(key=lambda pair: pair[1].start)
+            return (same_time + later)[:count]
+
+    @staticmethod
+    def _visit_type_like(doctor: Doctor, appointment: Appointment) -> VisitType:
+        try:
+            return doctor.visit_type(appointment.visit_type or None)
+        except ValidationError:  # the doctor does not offer that type: keep the length
+            minutes = int((appointment.end - appointment.start).total_seconds() // 60)
+            return VisitType(appointment.visit_type or "visit", "Visit", minutes)
+
+    def admin_move(self, actor: Actor, appointment_id: int, doctor_id: int, start: datetime) -> Appointment:
+        """The hospital moves a booked appointment to another (bookable) doctor or time, in one transaction:
+        the old one is cancelled with a reason the patient sees (and is told live) only if the new time can be
+        had. For a deactivated doctor's patients, say."""
+        actor.require(Role.ADMIN)
+        start = ensure_aware(start).astimezone(UTC)
+        now = self.clock.now()
+        if start <= now:
+            raise ValidationError("This time has already passed. Please pick a later one.")
+        with self.uow() as uow:
+            self._still_active(uow, actor)
+            old = uow.appointments.get(appointment_id, for_update=True)
+            if old is None:
+                raise NotFound("This appointment does not exist.")
+            if old.status not in (AppointmentStatus.PENDING, AppointmentStatus.BOOKED):
+                raise ValidationError(f"This appointment is {old.status.value} and can no longer be moved.")
+            target = uow.doctors.get(doctor_id)
+            if target is None or target.id is None:
+                raise NotFound("This doctor does not exist.")
+            self._doctor_takes_bookings(uow, target)
+            if target.id == old.doctor_id and old.start == start:
+                raise ValidationError("That is the time the appointment already has.")
+            uow.lock_for_booking([old.doctor_id, target.id], old.patient_id)
+            vt = self._visit_type_like(target, old)
+            when = start.astimezone(self.tz).strftime("%a %d %b %Y, %H:%M")
+            old.cancel(
+                actor, now, "prov", f"Moved by the hospital: your new appointment is with {target.name}, {when}."
+            )
+            uow.appointments.save(old)  # frees the old time inside this transaction only
+            self._record_cancel(uow, old, actor)
+            new = self._book_slot(
+                uow, old.patient_id, target, start, old.reason, vt, rescheduled_from=old.id, locked=True
+            )
+            uow.audit.add(
+                AuditEvent(
+                    now,
+                    actor.account_id,
+                    actor.role.value,
+                    "appointment.move",
+                    "appointment",
+                    new.id,
+                    patient_id=old.patient_id,
+                    detail=f"from appointment {old.id} ({old.start.isoformat()}, doctor {old.doctor_id}) to "
+                    f"{start.isoformat()}, doctor {target.id}",
+                )
+            )
+            previous = uow.doctors.get(old.doctor_id)
+            if previous is not None:
+                self._offer_freed(uow, previous, old)
+            uow.commit()
+            return new
 
     # ---- doctor: weekly template, visit types, booking window ----------------------------
     def _may_manage(self, actor: Actor, doctor_id: int) -> None:
@@ -586,9 +975,13 @@ class Services:
         return appointment
 
     @staticmethod
-    def _doctor_takes_bookings(uow: UnitOfWork, doctor: Doctor) -> None:
+    def _bookable(uow: UnitOfWork, doctor: Doctor) -> bool:
         account = uow.accounts.get(doctor.account_id) if doctor.account_id is not None else None
-        if account is None or account.status != AccountStatus.ACTIVE:
+        return account is not None and account.status == AccountStatus.ACTIVE
+
+    @classmethod
+    def _doctor_takes_bookings(cls, uow: UnitOfWork, doctor: Doctor) -> None:
+        if not cls._bookable(uow, doctor):
             raise NotFound(f"{doctor.name} does not take bookings at the moment.")
 
     def _patient(self, actor: Actor) -> int:
@@ -663,6 +1056,7 @@ class Services:
             doctor = uow.doctors.get(old.doctor_id)
             if doctor is None or doctor.id is None:
                 raise NotFound("This doctor does not exist.")
+            self._doctor_takes_bookings(uow, doctor)
             new_start = self._check_window(doctor, new_start)
             if old.start == new_start:
                 raise ValidationError("That is the time you already have.")
@@ -732,7 +1126,7 @@ class Services:
                 appointment.patient_id, now, now + timedelta(days=MAX_HORIZON_DAYS + 1)
             )
             # a doctor who is ill is not offered again; the time just given up is not offered back
-            same = [] if appointment.cancel_code == "prov-hosp" else [doctor]
+            same = [] if appointment.cancel_code == "prov-hosp" or not self._bookable(uow, doctor) else [doctor]
             for candidate in [*same, *others]:
                 mine = 0
                 for slot, free in self._slots(
@@ -925,6 +1319,7 @@ class Services:
             doctor = uow.doctors.get(offer.doctor_id)
             if doctor is None:
                 raise NotFound("This doctor does not exist.")
+            self._doctor_takes_bookings(uow, doctor)
             try:
                 vt = doctor.visit_type(offer.visit_type)
             except ValidationError:
@@ -979,6 +1374,8 @@ class Services:
         now = self.clock.now()
         doctor = uow.doctors.get(doctor_id)
         if doctor is None or start <= now + timedelta(hours=doctor.min_notice_hours):
+            return
+        if not self._bookable(uow, doctor):  # a deactivated doctor's freed times are offered to nobody
             return
         if uow.appointments.active_for_doctor(doctor_id, start, end) or uow.waitlist.open_offers(
             doctor_id, start, end, now

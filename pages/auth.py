@@ -10,11 +10,13 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
-from components.frame import HOME, close_open_pages, frame, notify_error
+from components.frame import HOME, close_open_pages, fmt_when, frame, notify_error
 from components.io import hashing, io
 from domain.errors import DomainError
+from domain.model import MIN_PASSWORD_LENGTH
 from pages.context import AppContext
 
+SIGNED_OUT_BECAUSE = {"deactivated": "Your account was deactivated. Please contact the hospital if this is a mistake."}
 _LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/_.\-]*(\?[A-Za-z0-9_.\-=&%]*)?", re.ASCII)
 
 
@@ -46,7 +48,7 @@ def register(ctx: AppContext) -> None:
         return RedirectResponse("/login", status_code=303)
 
     @ui.page("/login")
-    def login(next: str | None = None) -> RedirectResponse | None:  # noqa: A002 - the query parameter's name
+    def login(next: str | None = None, why: str = "") -> RedirectResponse | None:  # noqa: A002 - query names
         if isinstance(app.storage.user.get("account_id"), int):
             return RedirectResponse(_safe_next(next) or "/", status_code=303)
         target = _safe_next(next)
@@ -68,6 +70,10 @@ def register(ctx: AppContext) -> None:
             ui.navigate.to(finish_url(account.id, target or HOME[account.role]))
 
         with frame(ctx, None, "Sign in"), ui.card().classes("w-full max-w-md mx-auto p-6 gap-3"):
+            if why in SIGNED_OUT_BECAUSE:  # fixed texts only: nothing from the URL is shown
+                with ui.row().classes("w-full items-center gap-2 no-wrap p-3 rounded bg-amber-50").mark("why"):
+                    ui.icon("info", color="warning").classes("shrink-0")
+                    ui.label(SIGNED_OUT_BECAUSE[why]).classes("text-slate-800")
             ui.label("Welcome to HealthSync").classes("text-lg font-medium")
             email = ui.input("Email").props('type=email autocomplete=username autofocus data-testid="email"')
             email.classes("w-full")
@@ -82,11 +88,12 @@ def register(ctx: AppContext) -> None:
         return None
 
     @ui.page("/logout")
-    def logout(request: Request) -> RedirectResponse:
+    def logout(request: Request, why: str = "") -> RedirectResponse:
+        target = "/login?why=deactivated" if why == "deactivated" else "/login"  # (a fixed text, never echoed)
         app.storage.user.clear()
-        close_open_pages(request.session.get("id"))
+        close_open_pages(request.session.get("id"), target)
         request.session["id"] = str(uuid.uuid4())  # a fresh, empty session from here on
-        return RedirectResponse("/login", status_code=303)
+        return RedirectResponse(target, status_code=303)
 
     def finish_url(account_id: int, target: str) -> str:
         # bound to this browser's session: a captured link cannot sign another browser in
@@ -157,3 +164,58 @@ def register(ctx: AppContext) -> None:
                 with ui.row().classes("w-full justify-center gap-1 text-sm"):
                     ui.label("Already registered?")
                     ui.link("Sign in", "/login")
+
+    @ui.page("/invite/{token}")
+    async def invite(token: str) -> None:
+        """An invite link (a new doctor, an imported patient): who it is for, and their own password. A link
+        that is expired, used, replaced or tampered with says so and changes nothing."""
+        with frame(ctx, None, "Set up your account"):
+            card = ui.card().classes("w-full max-w-md mx-auto p-6 gap-3")
+        try:
+            info = await io(ctx.services.invite_details, token)
+        except DomainError as error:
+            with card:
+                with ui.row().classes("items-center gap-2 no-wrap"):
+                    ui.icon("link_off", size="1.8rem", color="negative").classes("shrink-0")
+                    ui.label("This link cannot be used").classes("text-lg font-medium")
+                ui.label(error.message).classes("text-slate-700").mark("invite-error")
+                ui.link("Go to sign-in", "/login")
+            return
+        busy = {"saving": False}
+
+        async def submit() -> None:
+            if busy["saving"]:
+                return
+            if password.value != repeat.value:
+                notify_error("The two passwords do not match.")
+                return
+            busy["saving"] = True
+            button.props("loading")
+            try:
+                account = await hashing(ctx.services.accept_invite, token, password.value or "")
+            except DomainError as error:
+                notify_error(error.message)
+                return
+            finally:
+                busy["saving"] = False
+                button.props(remove="loading")
+            assert account.id is not None
+            ui.notify("Your password is set. Welcome to HealthSync!", type="positive")
+            ui.navigate.to(finish_url(account.id, HOME[account.role]))
+
+        role = {"doctor": "doctor", "patient": "patient", "admin": "administrator"}[info.role.value]
+        with card:
+            ui.label(f"Welcome, {info.name}").classes("text-lg font-medium break-words").mark("invite-name")
+            ui.label(f"This invite sets up the {role} account {info.email}. Choose your own password.").classes(
+                "text-slate-700 break-words"
+            )
+            ui.label(f"The link works once, until {fmt_when(info.expires_at, ctx.tz)}.").classes(
+                "text-sm text-slate-500"
+            )
+            password = ui.input(
+                f"New password (at least {MIN_PASSWORD_LENGTH} characters)", password=True, password_toggle_button=True
+            ).props("autocomplete=new-password")
+            password.classes("w-full").mark("invite-password")
+            repeat = ui.input("Repeat password", password=True).props("autocomplete=new-password").classes("w-full")
+            repeat.mark("invite-repeat").on("keydown.enter", submit)
+            button = ui.button("Set password and sign in", on_click=submit).classes("w-full").mark("invite-submit")

@@ -14,12 +14,14 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Self
 from zoneinfo import ZoneInfo
 
+from data.security import InviteTokens
 from domain import ports
 from domain.bus import MessageBus
+from domain.clinical import Visit
 from domain.errors import Conflict, SlotTaken
 from domain.events import DomainEvent
 from domain.model import (
@@ -31,6 +33,7 @@ from domain.model import (
     AuditEvent,
     Department,
     Doctor,
+    Invite,
     Leave,
     OfferStatus,
     Patient,
@@ -59,6 +62,9 @@ class Tables:
     audit: list[AuditEvent] = field(default_factory=list)
     waitlist: dict[int, WaitlistEntry] = field(default_factory=dict)
     offers: dict[int, WaitlistOffer] = field(default_factory=dict)
+    invites: dict[int, Invite] = field(default_factory=dict)
+    visits: dict[int, Visit] = field(default_factory=dict)
+    imported_encounters: list[tuple[int, int]] = field(default_factory=list)  # (doctor, patient)
     last_id: int = 0
 
     def next_id(self) -> int:
@@ -109,6 +115,11 @@ class FakeDepartmentRepo:
         assert department.id in self.t.departments
         self.t.departments[department.id] = copy.deepcopy(department)
 
+    def remove(self, department_id: int) -> None:
+        if any(d.department_id == department_id for d in self.t.doctors.values()):
+            raise Conflict("the database refuses: doctors still point at this department")  # the foreign key
+        self.t.departments.pop(department_id, None)
+
 
 class FakeDoctorRepo:
     def __init__(self, t: Tables) -> None:
@@ -130,7 +141,18 @@ class FakeDoctorRepo:
         self.t.doctors[doctor.id] = copy.deepcopy(doctor)
 
     def in_department(self, department_id: int) -> list[Doctor]:
-        return [copy.deepcopy(d) for d in self.t.doctors.values() if d.department_id == department_id]
+        """Like the real one: only doctors with an active sign-in account (bookable)."""
+        return [
+            copy.deepcopy(d)
+            for d in self.t.doctors.values()
+            if d.department_id == department_id
+            and d.account_id is not None
+            and (account := self.t.accounts.get(d.account_id)) is not None
+            and account.status == AccountStatus.ACTIVE
+        ]
+
+    def count_in_department(self, department_id: int) -> int:
+        return sum(1 for d in self.t.doctors.values() if d.department_id == department_id)
 
     def templates(self, doctor_id: int) -> list[WeeklyTemplate]:
         return sorted(self.t.templates.get(doctor_id, []), key=lambda t: t.effective_from)
@@ -154,6 +176,10 @@ class FakePatientRepo:
         patient.id = self.t.next_id()
         self.t.patients[patient.id] = copy.deepcopy(patient)
         return patient
+
+    def save(self, patient: Patient) -> None:
+        assert patient.id in self.t.patients
+        self.t.patients[patient.id] = copy.deepcopy(patient)
 
 
 class FakeAppointmentRepo:
@@ -296,6 +322,69 @@ class FakeWaitlistRepo:
     def expired_offers(self, now: datetime) -> list[WaitlistOffer]:
         return [copy.deepcopy(o) for o in self.t.offers.values() if o.status == OfferStatus.OPEN and o.expires <= now]
 
+    def close_for_department(self, department_id: int) -> int:
+        waiting = 0
+        for entry in self.t.waitlist.values():
+            if entry.department_id == department_id:
+                if entry.status == WaitlistStatus.WAITING:
+                    entry.status = WaitlistStatus.LEFT
+                    waiting += 1
+                entry.department_id = None
+        return waiting
+
+
+class FakeInviteRepo:
+    def __init__(self, t: Tables) -> None:
+        self.t = t
+
+    def add(self, invite: Invite) -> Invite:
+        if any(i.nonce == invite.nonce for i in self.t.invites.values()):
+            raise Conflict("duplicate nonce")  # the unique constraint
+        invite.id = self.t.next_id()
+        self.t.invites[invite.id] = copy.deepcopy(invite)
+        return invite
+
+    def by_nonce(self, nonce: str, for_update: bool = False) -> Invite | None:
+        return copy.deepcopy(next((i for i in self.t.invites.values() if i.nonce == nonce), None))
+
+    def open_for(self, account_id: int, now: datetime) -> list[Invite]:
+        return [copy.deepcopy(i) for i in self.t.invites.values() if i.account_id == account_id and i.is_open(now)]
+
+    def save(self, invite: Invite) -> None:
+        assert invite.id in self.t.invites
+        self.t.invites[invite.id] = copy.deepcopy(invite)
+
+
+class FakeClinicalRepo:
+    def __init__(self, t: Tables) -> None:
+        self.t = t
+
+    def visit_for_appointment(self, appointment_id: int, for_update: bool = False) -> Visit | None:
+        found = next((v for v in self.t.visits.values() if v.appointment_id == appointment_id), None)
+        return copy.deepcopy(found)
+
+    def get_visit(self, visit_id: int) -> Visit | None:
+        return copy.deepcopy(self.t.visits.get(visit_id))
+
+    def add_visit(self, visit: Visit) -> Visit:
+        if any(v.appointment_id == visit.appointment_id for v in self.t.visits.values()):
+            raise Conflict("A record for this visit was just started elsewhere. Please reload the page.")
+        visit.id = self.t.next_id()
+        self.t.visits[visit.id] = copy.deepcopy(visit)
+        return visit
+
+    def save_visit(self, visit: Visit) -> None:
+        assert visit.id in self.t.visits
+        if self.t.visits[visit.id].version != visit.version - 1:
+            raise Conflict("This record was changed elsewhere in the meantime. Please reload the page.")
+        self.t.visits[visit.id] = copy.deepcopy(visit)
+
+    def has_relationship(self, doctor_id: int, patient_id: int) -> bool:
+        return (doctor_id, patient_id) in self.t.imported_encounters or any(
+            a.doctor_id == doctor_id and a.patient_id == patient_id and a.status != AppointmentStatus.ENTERED_IN_ERROR
+            for a in self.t.appointments.values()
+        )
+
 
 class FakeStore:
     """The committed state, the bus, and knobs for tests."""
@@ -382,6 +471,8 @@ class FakeUnitOfWork:
     leaves: ports.LeaveRepo
     audit: ports.AuditRepo
     waitlist: ports.WaitlistRepo
+    invites: ports.InviteRepo
+    clinical: ports.ClinicalRepo
 
     def __init__(self, store: FakeStore, readonly: bool = False) -> None:
         self.store = store
@@ -398,6 +489,8 @@ class FakeUnitOfWork:
         self.leaves = FakeLeaveRepo(tables)
         self.audit = FakeAuditRepo(tables)
         self.waitlist = FakeWaitlistRepo(tables)
+        self.invites = FakeInviteRepo(tables)
+        self.clinical = FakeClinicalRepo(tables)
 
     def __enter__(self) -> Self:
         if not self.readonly:
@@ -474,8 +567,19 @@ class FixedClock:
         self._now = now
 
 
+INVITE_SECRET = "test-invite-secret-0123456789"  # noqa: S105 - tests only
+
+
 def make_services(store: FakeStore, clock: FixedClock, hasher: FakeHasher | None = None) -> Services:
-    return Services(uow=FakeUnitOfWorkFactory(store), hasher=hasher or FakeHasher(), clock=clock, tz=clock.tz)
+    """Invite links are signed for real (data/security.py), on the test's clock, valid 72 hours."""
+    return Services(
+        uow=FakeUnitOfWorkFactory(store),
+        hasher=hasher or FakeHasher(),
+        clock=clock,
+        tz=clock.tz,
+        invite_tokens=InviteTokens(INVITE_SECRET, timedelta(hours=72), now=clock.now),
+        invite_ttl=timedelta(hours=72),
+    )
 
 
 def weekdays(start: time, end: time, days: range = range(5)) -> list[WorkingHours]:

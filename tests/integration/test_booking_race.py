@@ -14,12 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from data.db import make_engine
-from data.security import Argon2Hasher
+from data.security import Argon2Hasher, InviteTokens
 from data.uow import SqlUnitOfWorkFactory
 from domain.errors import DomainError, SlotTaken
 from domain.model import Account, Actor, Patient, Role, WorkingHours, ensure_aware
 from domain.services import Services
-from tests.fakes import BERLIN, FixedClock
+from tests.fakes import BERLIN, INVITE_SECRET, FixedClock
 
 NOW = datetime(2026, 3, 16, 7, 0, tzinfo=UTC)  # Monday 08:00 in Berlin
 
@@ -42,7 +42,11 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def svc(engine: Engine) -> Services:
-    return Services(SqlUnitOfWorkFactory(engine), Argon2Hasher(fast_for_tests=True), FixedClock(NOW), BERLIN)
+    clock = FixedClock(NOW)
+    tokens = InviteTokens(INVITE_SECRET, timedelta(hours=72), now=clock.now)
+    return Services(
+        SqlUnitOfWorkFactory(engine), Argon2Hasher(fast_for_tests=True), clock, BERLIN, invite_tokens=tokens
+    )
 
 
 @pytest.fixture
@@ -58,7 +62,8 @@ def make_doctors(svc: Services, admin: Actor, slot_minutes: list[int]) -> list[i
     department = svc.save_department(admin, "General medicine")
     ids = []
     for i, minutes in enumerate(slot_minutes):
-        doctor = svc.onboard_doctor(admin, f"Dr {i}", f"dr{i}@hospital.test", "GP", department.id, "doctorpass")
+        doctor, invite = svc.onboard_doctor(admin, f"Dr {i}", f"dr{i}@hospital.test", "GP", department.id)
+        svc.accept_invite(invite.token, "doctorpass")
         assert doctor.id is not None
         svc.set_availability(admin, doctor.id, WEEKDAYS, minutes)
         ids.append(doctor.id)

@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from data.db import make_engine
-from data.security import Argon2Hasher
+from data.security import Argon2Hasher, InviteTokens
 from data.uow import SqlUnitOfWorkFactory
 from domain.errors import SlotTaken, ValidationError
 from domain.model import Account, Actor, AppointmentStatus, Patient, Role, VisitType, WorkingHours
 from domain.services import Services
-from tests.fakes import BERLIN, FixedClock
+from tests.fakes import BERLIN, INVITE_SECRET, FixedClock
 
 NOW = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)  # Monday 09:00 in Berlin
 MONDAY = date(2026, 3, 23)
@@ -42,7 +42,10 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def svc(engine: Engine, clock: FixedClock) -> Services:
-    return Services(SqlUnitOfWorkFactory(engine), Argon2Hasher(fast_for_tests=True), clock, BERLIN)
+    tokens = InviteTokens(INVITE_SECRET, timedelta(hours=72), now=clock.now)
+    return Services(
+        SqlUnitOfWorkFactory(engine), Argon2Hasher(fast_for_tests=True), clock, BERLIN, invite_tokens=tokens
+    )
 
 
 @pytest.fixture
@@ -61,9 +64,8 @@ def world(svc: Services):
     department = svc.save_department(admin, "General medicine")
     doctors: list[tuple[int, Actor]] = []
     for name in ("Weber", "Okafor"):
-        doctor = svc.onboard_doctor(
-            admin, f"Dr {name}", f"{name.lower()}@hospital.test", "GP", department.id, "pass1234"
-        )
+        doctor, invite = svc.onboard_doctor(admin, f"Dr {name}", f"{name.lower()}@hospital.test", "GP", department.id)
+        svc.accept_invite(invite.token, "pass1234")
         assert doctor.id is not None and doctor.account_id is not None
         svc.set_availability(admin, doctor.id, WEEK, 15, visit_types=TYPES, min_notice_hours=2, horizon_days=30)
         doctors.append((doctor.id, svc.actor_for(doctor.account_id)))

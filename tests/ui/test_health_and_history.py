@@ -29,8 +29,13 @@ async def test_pages_refuse_to_be_framed_by_other_sites(user: User) -> None:
 
 async def test_healthz_reports_503_when_the_database_is_gone(user: User, demo_db: str) -> None:
     path = demo_db.removeprefix("sqlite:///")
-    Path(path).unlink()
-    Path(path).mkdir()  # a directory where the database file was: the engine cannot open it
+    for _ in range(50):  # the background job may reopen (and so recreate) the file between the two steps
+        Path(path).unlink(missing_ok=True)
+        try:
+            Path(path).mkdir()  # a directory where the database file was: the engine cannot open it
+            break
+        except FileExistsError:
+            continue
     try:
         response = await user.http_client.get("/healthz")
     finally:
