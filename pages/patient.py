@@ -14,7 +14,6 @@ from components.appointment_card import AppointmentRow
 from components.dialogs import cancel_dialog, confirm, form_dialog
 from components.frame import (
     date_input,
-    fmt_day,
     fmt_when,
     frame,
     guard,
@@ -32,6 +31,7 @@ from domain import events as ev
 from domain.errors import DomainError, SlotTaken, ValidationError
 from domain.model import ACTIVE_STATUSES, Actor, AppointmentStatus, Role, Slot
 from pages.context import AppContext
+from pages.records import patient_timeline
 
 PAGE_SIZE = 20
 SEMANTIC_TAG = re.compile(r"\s*\((disorder|finding|situation|morphologic abnormality|person|procedure)\)$")
@@ -537,51 +537,14 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
         return None
 
     @ui.page("/patient/history")
-    async def history(page: str = "1") -> RedirectResponse | None:
+    async def history() -> RedirectResponse | None:
+        """The patient's own record: current medications and diagnoses, visits with signed notes (imported
+        history included), past prescriptions; paged on the server (records.Timeline)."""
         actor = await guard(ctx, "/patient/history", Role.PATIENT)
         if not isinstance(actor, Actor):
             return actor
         assert actor.patient_id is not None
-        page_no = min(parse_id(page) or 1, 100_000)
-        result = await io(ctx.queries.patient_history, actor.patient_id, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
         with frame(ctx, actor, "My history"):
             await patient_alerts(ctx, actor)
-            if not result.items:
-                ui.label("No visits on record yet.").classes("text-slate-500")
-            for visit in result.items:
-                with ui.card().classes("w-full p-4 gap-1"):
-                    with ui.row().classes("w-full items-baseline gap-2"):
-                        ui.label(fmt_day(visit.start, ctx.tz)).classes("font-semibold")
-                        ui.label(visit.kind).classes("text-slate-700")
-                        ui.space()
-                        ui.label(visit.doctor).classes("text-sm text-slate-500")
-                    if visit.reason:
-                        ui.label(f"Reason: {visit.reason}").classes("text-sm")
-                    if visit.diagnoses:
-                        ui.label("Diagnoses").classes("text-sm font-medium mt-1")
-                        for d in visit.diagnoses:
-                            with ui.row().classes("gap-2 items-center text-sm"):
-                                ui.badge(d.code or "—", color="secondary").props("outline")
-                                ui.label(SEMANTIC_TAG.sub("", d.display))
-                                if d.clinical_status:
-                                    ui.label(f"({d.clinical_status})").classes("text-slate-500")
-                    if visit.prescriptions:
-                        ui.label("Prescriptions").classes("text-sm font-medium mt-1")
-                        for p in visit.prescriptions:
-                            with ui.row().classes("gap-2 items-start no-wrap text-sm"):
-                                ui.icon("medication", color="secondary").classes("mt-0.5")
-                                with ui.column().classes("gap-0"):
-                                    ui.label(p.drug)
-                                    if p.dosage:
-                                        ui.label(p.dosage).classes("text-slate-600")
-            pages = max(1, -(-result.total // PAGE_SIZE))
-            if pages > 1:
-                with ui.row().classes("items-center gap-2"):
-                    ui.pagination(
-                        1,
-                        pages,
-                        value=min(page_no, pages),
-                        on_change=lambda e: ui.navigate.to(f"/patient/history?page={e.value}"),
-                    )
-                    ui.label(f"{result.total} visits").classes("text-sm text-slate-500")
+            await patient_timeline(ctx, actor, actor.patient_id)
         return None

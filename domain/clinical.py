@@ -1,0 +1,436 @@
+"""The medical record of a visit (FHIR Encounter with its Conditions and MedicationRequests): entities and the
+rules for writing, signing and amending it. Standard library only."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from domain.errors import NotAllowed, ValidationError
+from domain.model import BIDI_CONTROLS, free_text
+
+ICD10CM_SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
+RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+NOTE_MAX = 10_000
+INSTRUCTIONS_MAX = 1000
+REASON_MAX = 300
+DRUG_NAME_MAX = 300
+MAX_DIAGNOSES = 30
+MAX_PRESCRIPTIONS = 30
+MAX_DURATION_DAYS = 365
+MAX_REFILLS = 12
+MAX_QUANTITY = 10_000
+MAX_DOSE = 100_000.0
+
+
+class NoteStatus(StrEnum):
+    """`NONE`: a record without a note written here (imported from FHIR)."""
+
+    NONE = ""
+    DRAFT = "draft"
+    SIGNED = "signed"
+    AMENDED = "amended"
+
+
+#: dose units a prescription can use (FHIR doseQuantity units, in the words a pharmacist reads)
+DOSE_UNITS: tuple[str, ...] = (
+    "mg",
+    "g",
+    "mcg",
+    "mL",
+    "IU",
+    "unit(s)",
+    "tablet(s)",
+    "capsule(s)",
+    "drop(s)",
+    "puff(s)",
+    "patch(es)",
+    "sachet(s)",
+    "application(s)",
+    "suppository(ies)",
+)
+QUANTITY_UNITS: tuple[str, ...] = (
+    "tablet(s)",
+    "capsule(s)",
+    "mL",
+    "g",
+    "pack(s)",
+    "bottle(s)",
+    "tube(s)",
+    "inhaler(s)",
+    "patch(es)",
+    "vial(s)",
+    "ampoule(s)",
+    "sachet(s)",
+    "suppository(ies)",
+    "unit(s)",
+)
+ROUTES: tuple[str, ...] = (
+    "oral",
+    "sublingual",
+    "topical (on the skin)",
+    "transdermal",
+    "inhaled",
+    "nasal",
+    "eye (ophthalmic)",
+    "ear (otic)",
+    "rectal",
+    "vaginal",
+    "subcutaneous injection",
+    "intramuscular injection",
+    "intravenous",
+)
+
+
+@dataclass(frozen=True)
+class Frequency:
+    code: str
+    words: str  # how it reads on the prescription
+    times: int  # FHIR Timing.repeat: `times` per `period` `unit`
+    period: float
+    unit: str  # h, d, wk
+
+
+FREQUENCIES: tuple[Frequency, ...] = (
+    Frequency("1/d", "once a day", 1, 1, "d"),
+    Frequency("1/d-morning", "once a day, in the morning", 1, 1, "d"),
+    Frequency("1/d-night", "once a day, at bedtime", 1, 1, "d"),
+    Frequency("2/d", "twice a day", 2, 1, "d"),
+    Frequency("3/d", "three times a day", 3, 1, "d"),
+    Frequency("4/d", "four times a day", 4, 1, "d"),
+    Frequency("1/4h", "every 4 hours", 1, 4, "h"),
+    Frequency("1/6h", "every 6 hours", 1, 6, "h"),
+    Frequency("1/8h", "every 8 hours", 1, 8, "h"),
+    Frequency("1/12h", "every 12 hours", 1, 12, "h"),
+    Frequency("1/2d", "every other day", 1, 2, "d"),
+    Frequency("1/wk", "once a week", 1, 1, "wk"),
+    Frequency("2/wk", "twice a week", 2, 1, "wk"),
+    Frequency("once", "once only", 1, 1, "d"),
+)
+FREQUENCY_BY_CODE: dict[str, Frequency] = {f.code: f for f in FREQUENCIES}
+
+
+def frequency_words(code: str) -> str:
+    found = FREQUENCY_BY_CODE.get(code)
+    return found.words if found else code
+
+
+@dataclass(frozen=True)
+class VisitNote:
+    chief_complaint: str = ""
+    findings: str = ""
+    plan: str = ""
+
+    def is_empty(self) -> bool:
+        return not (self.chief_complaint or self.findings or self.plan)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """An ICD-10-CM billable code with its description."""
+
+    code: str
+    display: str
+    system: str = ICD10CM_SYSTEM
+
+
+@dataclass(frozen=True)
+class PrescriptionItem:
+    """One structured prescription. `drug_code` empty: a drug outside the catalogue, typed as free text
+    ("uncoded")."""
+
+    drug_name: str
+    drug_code: str
+    dose: float
+    dose_unit: str
+    route: str
+    frequency: str  # a FREQUENCIES code
+    duration_days: int
+    quantity: int
+    quantity_unit: str
+    refills: int = 0
+    as_needed: bool = False
+    as_needed_reason: str = ""
+    instructions: str = ""
+
+    @property
+    def uncoded(self) -> bool:
+        return not self.drug_code
+
+    @property
+    def drug_system(self) -> str:
+        return RXNORM_SYSTEM if self.drug_code else ""
+
+    def lines(self) -> list[tuple[str, str]]:
+        """The item in full words, label by label (screen and print)."""
+        dose = f"{self.dose:g} {self.dose_unit}"
+        rows = [
+            ("Drug", self.drug_name + (f" (RxNorm {self.drug_code})" if self.drug_code else " (uncoded)")),
+            ("Dose", dose),
+            ("Route", self.route),
+            ("Frequency", frequency_words(self.frequency)),
+            ("Duration", f"{self.duration_days} day" + ("" if self.duration_days == 1 else "s")),
+            ("Quantity", f"{self.quantity} {self.quantity_unit}"),
+            ("Refills", "none" if self.refills == 0 else str(self.refills)),
+        ]
+        if self.as_needed:
+            rows.append(("As needed", f"only when needed: {self.as_needed_reason}"))
+        if self.instructions:
+            rows.append(("Instructions", self.instructions))
+        return rows
+
+    def summary(self) -> str:
+        words = f"{self.dose:g} {self.dose_unit}, {self.route}, {frequency_words(self.frequency)}"
+        words += f", for {self.duration_days} day" + ("" if self.duration_days == 1 else "s")
+        if self.as_needed:
+            words += f", as needed for {self.as_needed_reason}"
+        return words
+
+
+@dataclass(frozen=True)
+class VisitContent:
+    """What a doctor writes for a visit, validated as a whole: note, diagnoses, prescriptions."""
+
+    note: VisitNote = field(default_factory=VisitNote)
+    diagnoses: tuple[Diagnosis, ...] = ()
+    prescriptions: tuple[PrescriptionItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class VisitRevision:
+    """A signed version of the visit (version 1: the signature; later ones: amendments). Never changed."""
+
+    version: int
+    kind: str  # "signed" or "amendment"
+    content: VisitContent
+    at: datetime
+    by_account_id: int
+    by_name: str
+    reason: str = ""
+
+
+@dataclass
+class Visit:
+    """The medical record of one appointment (an Encounter). `content` is the current version; once signed,
+    every version stays in `revisions`."""
+
+    appointment_id: int | None
+    patient_id: int
+    doctor_id: int
+    start: datetime
+    content: VisitContent = field(default_factory=VisitContent)
+    status: NoteStatus = NoteStatus.DRAFT
+    revisions: list[VisitRevision] = field(default_factory=list)
+    updated_at: datetime | None = None
+    version: int = 0  # bumped by every save: a save based on an older version is refused
+    id: int | None = None
+
+    @property
+    def signed(self) -> bool:
+        return self.status in (NoteStatus.SIGNED, NoteStatus.AMENDED)
+
+    @property
+    def original(self) -> VisitRevision | None:
+        return self.revisions[0] if self.revisions else None
+
+    def _check_writer(self, doctor_id: int | None) -> None:
+        if doctor_id != self.doctor_id:
+            raise NotAllowed("Only the visit's own doctor may write its record.")
+
+    def save_draft(self, doctor_id: int | None, content: VisitContent, now: datetime) -> None:
+        self._check_writer(doctor_id)
+        if self.signed:
+            raise ValidationError("This visit is signed; changes are made as an amendment with a reason.")
+        self.content, self.updated_at = content, now
+        self.version += 1
+
+    def sign(self, doctor_id: int | None, content: VisitContent, now: datetime, account_id: int, name: str) -> None:
+        self._check_writer(doctor_id)
+        if self.signed:
+            raise ValidationError("This visit is signed already; changes are made as an amendment with a reason.")
+        if content.note.is_empty() and not content.diagnoses and not content.prescriptions:
+            raise ValidationError("There is nothing to sign yet: write the note, a diagnosis or a prescription.")
+        self.content, self.updated_at, self.status = content, now, NoteStatus.SIGNED
+        self.revisions.append(VisitRevision(1, "signed", content, now, account_id, name))
+        self.version += 1
+
+    def amend(
+        self, doctor_id: int | None, content: VisitContent, reason: str, now: datetime, account_id: int, name: str
+    ) -> VisitRevision:
+        self._check_writer(doctor_id)
+        if not self.signed:
+            raise ValidationError("This visit is not signed yet: save or sign it instead of amending it.")
+        why = free_text(reason, REASON_MAX)
+        if not any(ch.isalnum() for ch in why):
+            raise ValidationError("Amendment reason is required: say why the signed record changes.")
+        if content == self.content:
+            raise ValidationError("The amendment changes nothing: edit the record before amending it.")
+        revision = VisitRevision(len(self.revisions) + 1, "amendment", content, now, account_id, name, why)
+        self.revisions.append(revision)
+        self.content, self.updated_at, self.status = content, now, NoteStatus.AMENDED
+        self.version += 1
+        return revision
+
+
+# ---- validating what was typed -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrescriptionInput:
+    """A prescription as the form holds it: strings and numbers that may be missing or wrong."""
+
+    drug_name: str = ""
+    drug_code: str = ""
+    dose: float | str | None = None
+    dose_unit: str = ""
+    route: str = ""
+    frequency: str = ""
+    duration_days: int | float | str | None = None
+    quantity: int | float | str | None = None
+    quantity_unit: str = ""
+    refills: int | float | str | None = 0
+    as_needed: bool = False
+    as_needed_reason: str = ""
+    instructions: str = ""
+
+
+def _clean(raw: str | None, max_len: int) -> str:
+    return free_text(raw, max_len)
+
+
+def _one_line(raw: str | None, what: str, max_len: int) -> str:
+    text = " ".join(free_text(raw, max_len * 2).split())
+    if any(ch in BIDI_CONTROLS for ch in text):
+        raise ValidationError(f"{what} contains control characters; please type it again.")
+    if len(text) > max_len:
+        raise ValidationError(f"{what} is too long (at most {max_len} characters).")
+    return text
+
+
+def _number(raw: float | int | str | None, what: str) -> float:
+    if isinstance(raw, bool):
+        raise ValidationError(f"{what} must be a number.")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise ValidationError(f"{what} is required.")
+    try:
+        value = float(str(raw).strip().replace(",", ".")) if isinstance(raw, str) else float(raw)
+    except ValueError:
+        raise ValidationError(f"{what} must be a number, not “{str(raw)[:20]}”.") from None
+    if not math.isfinite(value):
+        raise ValidationError(f"{what} must be a number.")
+    return value
+
+
+def _whole(raw: float | int | str | None, what: str, low: int, high: int) -> int:
+    value = _number(raw, what)
+    if value != int(value):
+        raise ValidationError(f"{what} must be a whole number.")
+    if not low <= value <= high:
+        raise ValidationError(f"{what} must be between {low} and {high}.")
+    return int(value)
+
+
+def validate_prescription(
+    raw: PrescriptionInput, position: int, drug_name_of: dict[str, str] | None = None
+) -> PrescriptionItem:
+    """`position` counts from 1 (the messages name it); `drug_name_of`: the catalogue's names of the codes in
+    use (a coded drug is printed under its catalogue name)."""
+    code = (raw.drug_code or "").strip()
+    name = _one_line(raw.drug_name, "drug", DRUG_NAME_MAX)
+    if code and drug_name_of is not None:
+        if code not in drug_name_of:
+            raise ValidationError(f"Prescription {position}: “{code}” is not a drug of the catalogue.")
+        name = drug_name_of[code]
+    label = f"Prescription {position}" + (f" ({name[:40]})" if name else "")
+    if not any(ch.isalnum() for ch in name):
+        raise ValidationError(f"{label}: the drug is required (pick one from the list or type its name).")
+    dose = _number(raw.dose, f"{label}: dose")
+    if dose <= 0:
+        raise ValidationError(f"{label}: dose must be greater than 0.")
+    if dose > MAX_DOSE:
+        raise ValidationError(f"{label}: dose is implausibly large (at most {MAX_DOSE:g}).")
+    if raw.dose_unit not in DOSE_UNITS:
+        raise ValidationError(f"{label}: please choose the dose unit.")
+    if raw.route not in ROUTES:
+        raise ValidationError(f"{label}: please choose the route.")
+    if raw.frequency not in FREQUENCY_BY_CODE:
+        raise ValidationError(f"{label}: please choose how often it is taken (frequency).")
+    duration = _whole(raw.duration_days, f"{label}: duration (days)", 1, MAX_DURATION_DAYS)
+    quantity = _whole(raw.quantity, f"{label}: quantity", 1, MAX_QUANTITY)
+    if raw.quantity_unit not in QUANTITY_UNITS:
+        raise ValidationError(f"{label}: please choose the unit of the quantity.")
+    refills = _whole(raw.refills if raw.refills not in (None, "") else 0, f"{label}: refills", 0, MAX_REFILLS)
+    reason = _one_line(raw.as_needed_reason, f"{label}: as-needed reason", REASON_MAX) if raw.as_needed else ""
+    if raw.as_needed and not any(ch.isalnum() for ch in reason):
+        raise ValidationError(f"{label}: as needed — please give the reason (for example “pain” or “nausea”).")
+    return PrescriptionItem(
+        drug_name=name,
+        drug_code=code,
+        dose=dose,
+        dose_unit=raw.dose_unit,
+        route=raw.route,
+        frequency=raw.frequency,
+        duration_days=duration,
+        quantity=quantity,
+        quantity_unit=raw.quantity_unit,
+        refills=refills,
+        as_needed=bool(raw.as_needed),
+        as_needed_reason=reason,
+        instructions=_clean(raw.instructions, INSTRUCTIONS_MAX),
+    )
+
+
+def validate_content(
+    chief_complaint: str,
+    findings: str,
+    plan: str,
+    diagnosis_codes: list[str],
+    prescriptions: list[PrescriptionInput],
+    diagnosis_name_of: dict[str, str],
+    drug_name_of: dict[str, str],
+) -> VisitContent:
+    """The whole record or nothing: the first problem raises with a message naming the field and item.
+    `diagnosis_name_of`: the catalogue's description of each billable ICD-10-CM code asked for (codes missing
+    from it are not billable codes)."""
+    for what, raw in (("Chief complaint", chief_complaint), ("Findings", findings), ("Plan", plan)):
+        if len((raw or "").strip()) > NOTE_MAX:
+            raise ValidationError(f"{what} is too long (at most {NOTE_MAX} characters).")
+    # free text: line breaks are kept
+    note = VisitNote(_clean(chief_complaint, NOTE_MAX), _clean(findings, NOTE_MAX), _clean(plan, NOTE_MAX))
+    if len(diagnosis_codes) > MAX_DIAGNOSES:
+        raise ValidationError(f"At most {MAX_DIAGNOSES} diagnoses per visit.")
+    diagnoses: list[Diagnosis] = []
+    for position, raw_code in enumerate(diagnosis_codes, start=1):
+        code = (raw_code or "").strip().upper()
+        if code not in diagnosis_name_of:
+            raise ValidationError(
+                f"Diagnosis {position}: “{code[:20]}” is not a billable ICD-10-CM code; pick one from the list."
+            )
+        if any(d.code == code for d in diagnoses):
+            raise ValidationError(f"Diagnosis {position}: {code} is listed twice.")
+        diagnoses.append(Diagnosis(code, diagnosis_name_of[code]))
+    if len(prescriptions) > MAX_PRESCRIPTIONS:
+        raise ValidationError(f"At most {MAX_PRESCRIPTIONS} prescriptions per visit.")
+    items = tuple(validate_prescription(p, i, drug_name_of) for i, p in enumerate(prescriptions, start=1))
+    return VisitContent(note, tuple(diagnoses), items)
+
+
+# ---- the printed prescription ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrescriptionSheet:
+    """What a printed prescription shows; the renderer lays it out."""
+
+    visit_id: int
+    doctor: str
+    doctor_specialty: str
+    patient: str
+    patient_birth_date: date | None
+    issued: date
+    items: tuple[PrescriptionItem, ...]
+    version: int  # 1: as signed; more: after amendments
+    signed_at: datetime

@@ -1,0 +1,178 @@
+"""The doctor's visit record through the simulated browser: write, sign, amend, print; the patient reads it on
+their history; a doctor without a care relationship is refused and the refusal is in the audit table."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from nicegui import ui
+from nicegui.testing import User
+from nicegui.testing.user_interaction import UserInteraction
+from pypdf import PdfReader
+from sqlalchemy import text
+
+from data.db import make_engine
+from data.seed import DOCTORS, PATIENTS
+from tests.ui.conftest import PATIENT_LOGIN, sign_in
+from tests.ui.test_booking_live import dialog_open, eventually, notified
+
+
+def one(demo_db: str, sql: str, **params: Any) -> Any:
+    engine = make_engine(demo_db)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).first()
+    finally:
+        engine.dispose()
+
+
+def set_value(user: User, marker: str, value: Any) -> None:
+    (element,) = user.find(marker=marker).elements
+    with user.client:  # type: ignore[union-attr]
+        element.value = value  # type: ignore[attr-defined]
+
+
+def click_in_dialog(user: User, label: str) -> None:
+    for dialog in user.find(kind=ui.dialog).elements:
+        if dialog.value:
+            for button in dialog.descendants():
+                if isinstance(button, ui.button) and button.text == label:
+                    UserInteraction(user, {button}, None).click()
+                    return
+    raise AssertionError(f"no open dialog with a {label!r} button")
+
+
+async def shown(user: User, marker: str) -> None:
+    def present() -> bool:
+        try:
+            user.find(marker=marker)
+        except AssertionError:
+            return False
+        return True
+
+    await eventually(present, seconds=30)
+
+
+def maria_with_okafor(demo_db: str) -> tuple[int, int]:
+    row = one(
+        demo_db,
+        "SELECT a.id, a.patient_id FROM appointment a JOIN doctor d ON d.id = a.doctor_id "
+        "JOIN patient p ON p.id = a.patient_id WHERE d.name = :d AND p.name = :p AND a.status = 'booked' "
+        "ORDER BY a.start_at LIMIT 1",
+        d=DOCTORS[0][0],
+        p=PATIENTS[0][0],
+    )
+    assert row is not None, "the demo hospital books Maria with Dr. Okafor"
+    return int(row[0]), int(row[1])
+
+
+async def test_doctor_writes_signs_and_amends_a_visit_and_the_patient_reads_it(user: User, demo_db: str) -> None:
+    appointment_id, patient_id = maria_with_okafor(demo_db)
+    await sign_in(user, DOCTORS[0][1], demo_db)
+    await user.open(f"/doctor/visit/{appointment_id}")
+    await user.should_see("Visit record")
+    await user.should_see(PATIENTS[0][0])
+
+    set_value(user, "visit-complaint", "Tired, thirsty for a month")
+    set_value(user, "visit-findings", "BMI 31, fasting glucose 8.1 mmol/L")
+    set_value(user, "visit-plan", "Start metformin; review in 4 weeks")
+    set_value(user, "diagnosis-search", "diab type 2 without")
+    await shown(user, "pick-E11.9")  # the first search may wait for ICD-10-CM to be indexed
+    user.find(marker="pick-E11.9").click()
+    await user.should_see(marker="dx-E11.9")
+
+    user.find(marker="rx-add").click()
+    await user.should_see(marker="rx-1")
+    set_value(user, "rx-1-search", "Metformin pill from the old list")
+    await shown(user, "pick-free")
+    user.find(marker="pick-free").click()
+    await user.should_see("uncoded")
+    set_value(user, "rx-1-dose", 0)
+    set_value(user, "rx-1-unit", "mg")
+    set_value(user, "rx-1-frequency", "2/d")
+    set_value(user, "rx-1-duration", 28)
+    set_value(user, "rx-1-quantity", 56)
+    set_value(user, "rx-1-quantity-unit", "tablet(s)")
+    user.find(marker="visit-save").click()
+    await notified(user, "Prescription 1 (Metformin pill from the old list): dose must be greater than 0.")
+    assert one(demo_db, "SELECT COUNT(*) FROM encounter WHERE appointment_id = :a", a=appointment_id)[0] == 0
+
+    set_value(user, "rx-1-dose", 500)
+    user.find(marker="visit-save").click()
+    await notified(user, "Draft saved.")
+    user.find(marker="visit-sign").click()
+    await dialog_open(user)
+    click_in_dialog(user, "Sign")
+    await notified(user, "Visit signed.")
+    await user.should_see(marker="revision-1")
+    assert user.find(marker="visit-status").elements.pop().text == "Signed"  # type: ignore[attr-defined]
+
+    set_value(user, "visit-plan", "Start metformin; review in 2 weeks")
+    user.find(marker="visit-amend").click()
+    await notified(user, "Amendment reason is required")
+    set_value(user, "amend-reason", "Earlier review: glucose high")
+    user.find(marker="visit-amend").click()
+    await notified(user, "Amendment saved")
+    await user.should_see(marker="revision-2")
+    await user.should_see("Reason: Earlier review: glucose high")
+    await user.should_see(marker="revision-1")  # the signed original stays beside the amendment
+    assert user.find(marker="visit-status").elements.pop().text == "Amended"  # type: ignore[attr-defined]
+
+    user.find(marker="visit-print").click()
+    response = await user.download.next(timeout=10)
+    pdf_text = " ".join(PdfReader(io.BytesIO(response.content)).pages[0].extract_text().split())
+    assert PATIENTS[0][0] in pdf_text and "Metformin pill from the old list" in pdf_text
+    assert "twice a day" in pdf_text and "Signature: Dr. Amara Okafor" in pdf_text
+
+    actions = one(
+        demo_db,
+        "SELECT group_concat(action, ',') FROM (SELECT action FROM audit_event WHERE patient_id = :p "
+        "AND action IN ('visit.save', 'visit.sign', 'visit.amend', 'prescription.print', 'record.view') ORDER BY id)",
+        p=patient_id,
+    )[0]
+    assert actions.split(",") == ["record.view", "visit.save", "visit.sign", "visit.amend", "prescription.print"]
+
+    # the patient reads the signed, amended note on their history, the drug marked uncoded
+    await user.open("/logout")
+    await sign_in(user, PATIENT_LOGIN[0], demo_db)
+    await user.open("/patient/history")
+    await user.should_see("Start metformin; review in 2 weeks")
+    await user.should_see("Type 2 diabetes mellitus without complications")
+    await user.should_see("ICD-10-CM E11.9")
+    await user.should_see("Current medications")
+    await user.should_see("Metformin pill from the old list")
+
+
+async def test_a_doctor_without_a_relationship_is_refused_and_it_is_audited(user: User, demo_db: str) -> None:
+    appointment_id, patient_id = maria_with_okafor(demo_db)
+    weber = DOCTORS[1]  # Dr. Weber has never seen Maria in the demo hospital
+    await sign_in(user, weber[1], demo_db)
+    await user.open(f"/doctor/patients/{patient_id}")
+    await user.should_see("This record is closed to you")
+    await user.should_see("no care relationship")
+    await user.should_not_see(PATIENTS[0][0])
+    await user.open(f"/doctor/visit/{appointment_id}")
+    await user.should_see("This record is closed to you")
+    refused = one(
+        demo_db,
+        "SELECT COUNT(*), MIN(e.actor_role) FROM audit_event e JOIN account a ON a.id = e.actor_account_id "
+        "WHERE e.action = 'record.refused' AND e.patient_id = :p AND a.email = :email",
+        p=patient_id,
+        email=weber[1],
+    )
+    assert refused[0] == 2 and refused[1] == "doctor"
+    assert one(demo_db, "SELECT COUNT(*) FROM audit_event WHERE action = 'record.view'")[0] == 0
+
+
+async def test_the_doctor_pages_through_a_patients_record_and_finds_their_patients(user: User, demo_db: str) -> None:
+    _, patient_id = maria_with_okafor(demo_db)
+    await sign_in(user, DOCTORS[0][1], demo_db)
+    await user.open("/doctor/patients")
+    await user.should_see(PATIENTS[0][0])
+    await user.open(f"/doctor/patients/{patient_id}")
+    await user.should_see(marker="record-patient")
+    await user.should_see("Current medications")
+    await user.should_see("Essential hypertension")  # the demo history, without SNOMED's "(disorder)"
+    await user.should_not_see("Essential hypertension (disorder)")
+    await user.should_see("SNOMED 59621000")

@@ -1,0 +1,343 @@
+"""Visit records with fakes of the ports: writing, validating, signing, amending, printing, and who may read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from domain.clinical import NoteStatus, PrescriptionInput, Visit
+from domain.clinical_services import ClinicalServices, VisitForm
+from domain.errors import NotAllowed, NotFound, ValidationError
+from domain.model import AccountStatus, Actor, Appointment, AppointmentStatus
+from tests.fakes import BERLIN, FakeAppointmentRepo, FakeStore, FakeUnitOfWorkFactory, FixedClock, weekdays
+
+NOW = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)
+
+
+class FakeCatalogue:
+    diagnoses = {"E11.9": "Type 2 diabetes mellitus without complications", "J45.909": "Unspecified asthma"}
+    drugs = {"308182": "Amoxicillin 250 MG Oral Capsule", "310965": "Ibuprofen 200 MG Oral Tablet"}
+
+    def diagnosis_names(self, codes: Iterable[str]) -> dict[str, str]:
+        return {c: self.diagnoses[c] for c in codes if c in self.diagnoses}
+
+    def drug_names(self, codes: Iterable[str]) -> dict[str, str]:
+        return {c: self.drugs[c] for c in codes if c in self.drugs}
+
+
+AMOXICILLIN = PrescriptionInput(
+    drug_name="amoxicillin",
+    drug_code="308182",
+    dose="500",
+    dose_unit="mg",
+    route="oral",
+    frequency="3/d",
+    duration_days=7,
+    quantity=21,
+    quantity_unit="capsule(s)",
+    refills=0,
+    instructions="Take with food.",
+)
+IBUPROFEN = PrescriptionInput(
+    drug_name="Ibuprofen",
+    drug_code="310965",
+    dose=400,
+    dose_unit="mg",
+    route="oral",
+    frequency="1/8h",
+    duration_days=5,
+    quantity=15,
+    quantity_unit="tablet(s)",
+    as_needed=True,
+    as_needed_reason="pain",
+)
+FORM = VisitForm(
+    chief_complaint="Cough for two weeks",
+    findings="Crackles right lower lobe",
+    plan="Antibiotics, review in one week",
+    diagnosis_codes=["e11.9"],
+    prescriptions=[AMOXICILLIN, IBUPROFEN],
+)
+
+
+@pytest.fixture
+def store() -> FakeStore:
+    return FakeStore()
+
+
+@pytest.fixture
+def clinical(store: FakeStore) -> ClinicalServices:
+    return ClinicalServices(FakeUnitOfWorkFactory(store), FixedClock(NOW), BERLIN, FakeCatalogue())
+
+
+@pytest.fixture
+def world(store: FakeStore):
+    """Dr Weber has an appointment with Anna; Dr Lind has none with her; Ben is another patient."""
+    weber, weber_actor = store.add_doctor("Dr Weber", weekdays(time(9), time(12)))
+    lind, lind_actor = store.add_doctor("Dr Lind", weekdays(time(9), time(12)))
+    anna, anna_actor = store.add_patient("Anna Schmidt")
+    ben, ben_actor = store.add_patient("Ben Okafor")
+    assert weber.id and anna.id
+    start = NOW + timedelta(hours=1)
+    appointment = FakeAppointmentRepo(store.tables).add(
+        Appointment(weber.id, anna.id, start, start + timedelta(minutes=30), AppointmentStatus.BOOKED)
+    )
+    assert appointment.id
+    return {
+        "weber": replace(weber_actor, name="Dr Weber"),
+        "lind": replace(lind_actor, name="Dr Lind"),
+        "anna": anna_actor,
+        "ben": ben_actor,
+        "anna_id": anna.id,
+        "appointment": appointment.id,
+        "admin": store.add_admin(),
+    }
+
+
+def audit(store: FakeStore, action: str) -> list:
+    return [e for e in store.tables.audit if e.action == action]
+
+
+# ---- validation ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"dose": "0"}, "Prescription 2 (Ibuprofen 200 MG Oral Tablet): dose must be greater than 0."),
+        ({"dose": "-1"}, "dose must be greater than 0"),
+        ({"dose": "lots"}, "dose must be a number"),
+        ({"dose": ""}, "dose is required"),
+        ({"duration_days": 0}, "duration (days) must be between 1 and 365"),
+        ({"duration_days": 400}, "duration (days) must be between 1 and 365"),
+        ({"duration_days": 2.5}, "duration (days) must be a whole number"),
+        ({"refills": 13}, "refills must be between 0 and 12"),
+        ({"quantity": 0}, "quantity must be between 1"),
+        ({"as_needed_reason": "  "}, "as needed — please give the reason"),
+        ({"route": "by telepathy"}, "please choose the route"),
+        ({"frequency": ""}, "please choose how often"),
+        ({"dose_unit": ""}, "please choose the dose unit"),
+        ({"drug_code": "999999"}, "“999999” is not a drug of the catalogue"),
+        ({"drug_code": "", "drug_name": "  "}, "Prescription 2: the drug is required"),
+    ],
+)
+def test_a_bad_prescription_item_is_refused_naming_item_and_field_and_nothing_is_stored(
+    clinical, store, world, change, message
+) -> None:
+    form = replace(FORM, prescriptions=[AMOXICILLIN, replace(IBUPROFEN, **change)])
+    with pytest.raises(ValidationError) as refused:
+        clinical.save_draft(world["weber"], world["appointment"], form, 0)
+    assert message in refused.value.message
+    assert store.tables.visits == {}  # the good note and the good first item were not stored either
+    assert audit(store, "visit.save") == []
+
+
+def test_an_unknown_or_non_billable_diagnosis_code_is_refused(clinical, store, world) -> None:
+    with pytest.raises(ValidationError, match="Diagnosis 2: “E11” is not a billable ICD-10-CM code"):
+        clinical.save_draft(world["weber"], world["appointment"], replace(FORM, diagnosis_codes=["E11.9", "E11"]), 0)
+    with pytest.raises(ValidationError, match="listed twice"):
+        clinical.save_draft(world["weber"], world["appointment"], replace(FORM, diagnosis_codes=["E11.9"] * 2), 0)
+    assert store.tables.visits == {}
+
+
+def test_a_drug_outside_the_catalogue_is_stored_as_uncoded_free_text(clinical, store, world) -> None:
+    free = replace(AMOXICILLIN, drug_code="", drug_name="Grandma's cough syrup")
+    visit = clinical.save_draft(world["weber"], world["appointment"], replace(FORM, prescriptions=[free]), 0)
+    item = visit.content.prescriptions[0]
+    assert item.uncoded and item.drug_name == "Grandma's cough syrup"
+    assert ("Drug", "Grandma's cough syrup (uncoded)") in item.lines()
+
+
+def test_a_coded_drug_takes_the_catalogue_name_and_the_items_read_in_full_words(clinical, world) -> None:
+    visit = clinical.save_draft(world["weber"], world["appointment"], FORM, 0)
+    amox, ibu = visit.content.prescriptions
+    assert amox.drug_name == "Amoxicillin 250 MG Oral Capsule"
+    assert dict(amox.lines())["Frequency"] == "three times a day"
+    assert dict(amox.lines())["Duration"] == "7 days"
+    assert dict(ibu.lines())["As needed"] == "only when needed: pain"
+    assert visit.content.diagnoses[0].display == "Type 2 diabetes mellitus without complications"
+
+
+# ---- draft, sign, amend ------------------------------------------------------------------------------------------
+
+
+def test_draft_then_sign_keeps_the_signed_version_and_audits_it(clinical, store, world) -> None:
+    draft = clinical.save_draft(world["weber"], world["appointment"], FORM, 0)
+    assert draft.status == NoteStatus.DRAFT and draft.version == 1 and draft.revisions == []
+    signed = clinical.sign(world["weber"], world["appointment"], FORM, 1)
+    assert signed.status == NoteStatus.SIGNED
+    assert signed.original is not None and signed.original.at == NOW and signed.original.by_name == "Dr Weber"
+    (event,) = audit(store, "visit.sign")
+    assert event.patient_id == world["anna_id"] and event.entity_id == signed.id
+    with pytest.raises(ValidationError, match="signed already"):
+        clinical.sign(world["weber"], world["appointment"], FORM, signed.version)
+    with pytest.raises(ValidationError, match="amendment with a reason"):
+        clinical.save_draft(world["weber"], world["appointment"], FORM, signed.version)
+
+
+def test_an_amendment_needs_a_reason_and_leaves_the_signed_original_as_it_was(clinical, store, world) -> None:
+    signed = clinical.sign(world["weber"], world["appointment"], FORM, 0)
+    changed = replace(FORM, plan="Antibiotics; chest X-ray if not better in 3 days")
+    with pytest.raises(ValidationError, match="Amendment reason is required"):
+        clinical.amend(world["weber"], world["appointment"], changed, "   ", signed.version)
+    with pytest.raises(ValidationError, match="changes nothing"):
+        clinical.amend(world["weber"], world["appointment"], FORM, "typo", signed.version)
+    amended = clinical.amend(world["weber"], world["appointment"], changed, "X-ray added", signed.version)
+    assert amended.status == NoteStatus.AMENDED
+    assert [r.version for r in amended.revisions] == [1, 2]
+    original, amendment = amended.revisions
+    assert original.content.note.plan == "Antibiotics, review in one week"
+    assert amendment.content.note.plan.startswith("Antibiotics; chest X-ray")
+    assert amendment.reason == "X-ray added" and amendment.kind == "amendment"
+    (event,) = audit(store, "visit.amend")
+    assert event.patient_id == world["anna_id"] and "X-ray added" in event.detail
+
+
+def test_signing_an_empty_record_is_refused(clinical, world) -> None:
+    with pytest.raises(ValidationError, match="nothing to sign"):
+        clinical.sign(world["weber"], world["appointment"], VisitForm(), 0)
+
+
+def test_a_save_from_a_stale_window_is_refused(clinical, store, world) -> None:
+    clinical.save_draft(world["weber"], world["appointment"], FORM, 0)
+    with pytest.raises(ValidationError, match="changed in another window"):
+        clinical.save_draft(world["weber"], world["appointment"], replace(FORM, plan="other"), 0)
+    assert store.tables.visits[next(iter(store.tables.visits))].content.note.plan == FORM.plan
+
+
+def test_a_record_can_be_written_before_the_appointment_is_over_but_not_for_a_cancelled_one(
+    clinical, store, world
+) -> None:
+    assert clinical.save_draft(world["weber"], world["appointment"], FORM, 0).id is not None  # still "booked"
+    appointment = store.tables.appointments[world["appointment"]]
+    other = FakeAppointmentRepo(store.tables).add(
+        replace(appointment, id=None, start=appointment.start + timedelta(days=1), status=AppointmentStatus.CANCELLED)
+    )
+    assert other.id is not None
+    with pytest.raises(ValidationError, match="cancelled: no record is written"):
+        clinical.save_draft(world["weber"], other.id, FORM, 0)
+
+
+# ---- who may read and write ----------------------------------------------------------------------------------------
+
+
+def test_only_the_visits_own_doctor_may_write_it(clinical, store, world) -> None:
+    store.tables.imported_encounters.append((world["lind"].doctor_id, world["anna_id"]))  # Lind knows Anna
+    with pytest.raises(NotAllowed, match="own doctor"):
+        clinical.save_draft(world["lind"], world["appointment"], FORM, 0)
+    with pytest.raises(NotAllowed, match="Administrators do not read"):
+        clinical.save_draft(world["admin"], world["appointment"], FORM, 0)
+    with pytest.raises(NotAllowed):
+        clinical.save_draft(world["anna"], world["appointment"], FORM, 0)
+    assert store.tables.visits == {}
+
+
+def test_a_doctor_without_a_relationship_is_refused_and_the_refusal_is_on_record(clinical, store, world) -> None:
+    with pytest.raises(NotAllowed, match="no care relationship"):
+        clinical.open_record(world["lind"], world["anna_id"])
+    with pytest.raises(NotAllowed, match="no care relationship"):
+        clinical.open_visit(world["lind"], world["appointment"])
+    refused = audit(store, "record.refused")
+    assert len(refused) == 2  # committed although the calls raised
+    assert {e.patient_id for e in refused} == {world["anna_id"]}
+    assert {e.actor_account_id for e in refused} == {world["lind"].account_id}
+    assert audit(store, "record.view") == []
+
+
+def test_any_appointment_but_one_entered_in_error_or_an_imported_encounter_opens_the_record(
+    clinical, store, world
+) -> None:
+    lind = world["lind"]
+    start = NOW + timedelta(days=3)
+    FakeAppointmentRepo(store.tables).add(
+        Appointment(
+            lind.doctor_id, world["anna_id"], start, start + timedelta(minutes=30), AppointmentStatus.ENTERED_IN_ERROR
+        )
+    )
+    with pytest.raises(NotAllowed):
+        clinical.open_record(lind, world["anna_id"])
+    FakeAppointmentRepo(store.tables).add(
+        Appointment(lind.doctor_id, world["anna_id"], start, start + timedelta(minutes=30), AppointmentStatus.CANCELLED)
+    )
+    assert clinical.open_record(lind, world["anna_id"]).name == "Anna Schmidt"
+    (view,) = audit(store, "record.view")
+    assert view.patient_id == world["anna_id"] and view.actor_account_id == lind.account_id
+
+
+def test_patients_see_only_their_own_record_and_admins_none(clinical, store, world) -> None:
+    assert clinical.open_record(world["anna"], world["anna_id"]).id == world["anna_id"]
+    with pytest.raises(NotAllowed, match="only see your own"):
+        clinical.open_record(world["ben"], world["anna_id"])
+    with pytest.raises(NotAllowed, match="Administrators do not read clinical records"):
+        clinical.open_record(world["admin"], world["anna_id"])
+    assert [e.actor_role for e in audit(store, "record.refused")] == ["patient", "admin"]
+    assert [e.actor_role for e in audit(store, "record.view")] == ["patient"]
+
+
+def test_opening_a_visit_is_audited_and_a_patient_sees_it_only_once_signed(clinical, store, world) -> None:
+    view = clinical.open_visit(world["weber"], world["appointment"])
+    assert view.can_write and view.visit.id is None and view.patient.name == "Anna Schmidt"
+    clinical.save_draft(world["weber"], world["appointment"], FORM, 0)
+    with pytest.raises(NotFound, match="not signed yet"):
+        clinical.open_visit(world["anna"], world["appointment"])
+    clinical.sign(world["weber"], world["appointment"], FORM, 1)
+    seen = clinical.open_visit(world["anna"], world["appointment"])
+    assert not seen.can_write and seen.visit.signed
+    assert all(e.patient_id == world["anna_id"] for e in audit(store, "record.view"))
+
+
+def test_a_deactivated_doctor_cannot_read_or_write_from_an_old_page(clinical, store, world) -> None:
+    account = store.tables.accounts[world["weber"].account_id]
+    account.status = AccountStatus.DEACTIVATED
+    with pytest.raises(NotAllowed, match="not active"):
+        clinical.save_draft(world["weber"], world["appointment"], FORM, 0)
+    with pytest.raises(NotAllowed, match="not active"):
+        clinical.open_record(world["weber"], world["anna_id"])
+
+
+# ---- printing ------------------------------------------------------------------------------------------------------
+
+
+def test_the_prescription_prints_for_the_doctor_and_the_patient_once_signed(clinical, store, world) -> None:
+    draft = clinical.save_draft(world["weber"], world["appointment"], FORM, 0)
+    assert draft.id is not None
+    with pytest.raises(ValidationError, match="once the visit is signed"):
+        clinical.prescription_sheet(world["weber"], draft.id)
+    clinical.sign(world["weber"], world["appointment"], FORM, 1)
+    sheet = clinical.prescription_sheet(world["weber"], draft.id)
+    assert sheet.patient == "Anna Schmidt" and sheet.doctor == "Dr Weber" and len(sheet.items) == 2
+    assert clinical.prescription_sheet(world["anna"], draft.id).items == sheet.items
+    for stranger in (world["ben"], world["lind"], world["admin"]):
+        with pytest.raises(NotAllowed):
+            clinical.prescription_sheet(stranger, draft.id)
+    printed = audit(store, "prescription.print")
+    assert [e.actor_role for e in printed] == ["doctor", "patient"]
+    assert {e.patient_id for e in printed} == {world["anna_id"]}
+    assert len(audit(store, "record.refused")) == 3
+
+
+def test_an_unknown_visit_or_appointment_is_not_found(clinical, world) -> None:
+    with pytest.raises(NotFound):
+        clinical.prescription_sheet(world["weber"], 999_999)
+    with pytest.raises(NotFound):
+        clinical.open_visit(world["weber"], 999_999)
+
+
+def test_a_visit_actor_with_an_unknown_role_shape_is_refused(clinical, world) -> None:
+    doctor_without_record = Actor(world["weber"].account_id, world["weber"].role, doctor_id=None)
+    with pytest.raises(NotAllowed):
+        clinical.open_record(doctor_without_record, world["anna_id"])
+
+
+def test_an_imported_or_earlier_record_is_read_only(clinical, store, world) -> None:
+    appointment = store.tables.appointments[world["appointment"]]
+    store.tables.visits[500] = Visit(
+        appointment.id, appointment.patient_id, appointment.doctor_id, appointment.start, status=NoteStatus.NONE, id=500
+    )
+    view = clinical.open_visit(world["weber"], world["appointment"])
+    assert not view.can_write
+    with pytest.raises(ValidationError, match="recorded before"):
+        clinical.save_draft(world["weber"], world["appointment"], FORM, 0)
