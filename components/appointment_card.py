@@ -45,7 +45,7 @@ class AppointmentRow:
 
     `on_status`: staff views get the visit workflow's buttons (Arrived, Start visit, Finish, No-show), each
     shown only while the domain allows that step (the service checks again); `now` is the clock for
-    "on this day" and "the start has passed"."""
+    "on this day" and "the start has passed"; `who_link` turns the name into a link to that address."""
 
     def __init__(
         self,
@@ -56,6 +56,7 @@ class AppointmentRow:
         move_to: Callable[[AppointmentDTO], str] | None = None,
         on_status: StatusHandler | None = None,
         now: Callable[[], datetime] = _now,
+        who_link: Callable[[AppointmentDTO], str] | None = None,
     ) -> None:
         self.tz, self.show, self.on_cancel, self.move_to = tz, show, on_cancel, move_to
         self.on_status, self.now = on_status, now
@@ -69,7 +70,11 @@ class AppointmentRow:
                     self.badge = ui.badge().classes("self-start mt-1")
                 with ui.column().classes("gap-0 grow min-w-0"):
                     # overflow-wrap:anywhere also breaks one long unbroken word (a pasted reference, say)
-                    self.who = ui.label().classes("font-medium").style("overflow-wrap: anywhere")
+                    # `who_link`: the name opens that page (the doctor's queue links the patient's record)
+                    self.who: ui.label | ui.link = (
+                        ui.link(target=who_link(dto)).classes("text-primary") if who_link else ui.label()
+                    )
+                    self.who.classes("font-medium").style("overflow-wrap: anywhere")
                     self.detail = ui.label().classes("text-sm text-slate-600").style("overflow-wrap: anywhere")
                 self.move_button = ui.button(icon="edit_calendar", on_click=self._move).props(
                     "flat round color=primary aria-label='Move to another time'"

@@ -501,3 +501,109 @@ class Queries:
             if except_patient is not None:
                 q = q.where(WaitlistOfferRow.patient_id != except_patient)
             return [(o.id or 0, ensure_aware(o.start_at), ensure_aware(o.end_at)) for o in s.exec(q).all()]
+
+    # ---- the doctor's queue, week and the front desk (#4) ------------------------------------
+    def doctor_week(self, doctor_id: int, monday: date, tz: ZoneInfo) -> list[AppointmentDTO]:
+        """The doctor's appointments from `monday` 00:00 to the next Monday 00:00 in the hospital's zone,
+        in time order (every status: the week view shows cancellations too)."""
+        start = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
+        end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz).astimezone(UTC)
+        with self._session() as s:
+            rows = s.exec(  # type: ignore[call-overload]
+                self._appointments(
+                    AppointmentRow.doctor_id == doctor_id,
+                    col(AppointmentRow.start_at) >= start,
+                    col(AppointmentRow.start_at) < end,
+                )
+            ).all()
+            return [self._appt_dto(*r) for r in rows]
+
+    def visit_times(self, ids: list[int], since: datetime) -> dict[int, tuple[datetime | None, datetime | None]]:
+        """When each appointment's patient arrived and when the visit started, as the audit trail of the visit
+        workflow recorded it ("booked -> arrived", "arrived -> checked-in"); None where no step was recorded
+        (e.g. an appointment reset by an admin, or imported). The latest step wins. `since`: the start of the
+        appointments' first local day; those steps cannot be taken before it (Appointment.move_to), and the
+        bound keeps the read on the audit trail's time index."""
+        from data.tables import AuditEventRow
+
+        if not ids:
+            return {}
+        found: dict[int, tuple[datetime | None, datetime | None]] = {}
+        with self._session() as s:
+            rows = s.exec(
+                select(AuditEventRow.entity_id, AuditEventRow.at, AuditEventRow.detail)
+                .where(
+                    AuditEventRow.action == "appointment.status",
+                    AuditEventRow.entity == "appointment",
+                    col(AuditEventRow.entity_id).in_(ids),
+                    col(AuditEventRow.at) >= since,
+                )
+                .order_by(AuditEventRow.at, AuditEventRow.id)  # type: ignore[arg-type]
+            ).all()
+            for entity_id, at, detail in rows:
+                if entity_id is None:
+                    continue
+                arrived, started = found.get(entity_id, (None, None))
+                if detail.endswith("-> arrived"):
+                    arrived = ensure_aware(at)
+                elif detail.endswith("-> checked-in"):
+                    started = ensure_aware(at)
+                found[entity_id] = (arrived, started)
+        return found
+
+    def _arrivals_where(
+        self, day: date, tz: ZoneInfo, search: str, department_id: int | None, doctor_id: int | None
+    ) -> list[Any]:
+        start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+        where: list[Any] = [col(AppointmentRow.start_at) >= start, col(AppointmentRow.start_at) < end]
+        if doctor_id is not None:
+            where.append(AppointmentRow.doctor_id == doctor_id)
+        if department_id is not None:
+            where.append(DoctorRow.department_id == department_id)
+        for word in search.lower().split()[:8]:  # every word somewhere in the name, in any order
+            like = _like(word.strip(".,;"), self.engine.dialect.name == "sqlite")
+            where.append(self._fold(PatientRow.name).like(like, escape="\\"))
+        return where
+
+    def arrivals(
+        self,
+        day: date,
+        tz: ZoneInfo,
+        search: str = "",
+        department_id: int | None = None,
+        doctor_id: int | None = None,
+        statuses: tuple[str, ...] = (),
+        limit: int = 25,
+        offset: int = 0,
+    ) -> Page[AppointmentDTO]:
+        """A day's appointments across all doctors for the front desk, in time order (then doctor), filtered by
+        department, doctor, words of the patient's name and status, paged."""
+        where = self._arrivals_where(day, tz, search, department_id, doctor_id)
+        if statuses:
+            where.append(col(AppointmentRow.status).in_(list(statuses)))
+        q = (
+            self._appointments(*where)
+            .order_by(None)
+            .order_by(AppointmentRow.start_at, DoctorRow.name, AppointmentRow.id)
+        )
+        with self._session() as s:
+            total = s.exec(sa.select(func.count()).select_from(q.subquery())).one()[0]  # type: ignore[call-overload]
+            rows = s.exec(q.limit(limit).offset(offset)).all()  # type: ignore[call-overload]
+            return Page([self._appt_dto(*r) for r in rows], int(total))
+
+    def arrival_counts(
+        self, day: date, tz: ZoneInfo, search: str = "", department_id: int | None = None, doctor_id: int | None = None
+    ) -> dict[str, int]:
+        """How many of the day's appointments (with the same filters, any status) have each status."""
+        where = self._arrivals_where(day, tz, search, department_id, doctor_id)
+        q = (
+            sa.select(AppointmentRow.status, func.count())
+            .select_from(AppointmentRow)
+            .join(DoctorRow, DoctorRow.id == AppointmentRow.doctor_id)
+            .join(PatientRow, PatientRow.id == AppointmentRow.patient_id)
+            .where(*where)
+            .group_by(AppointmentRow.status)
+        )
+        with self._session() as s:
+            return {status: int(n) for status, n in s.exec(q).all()}  # type: ignore[call-overload]

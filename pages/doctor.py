@@ -18,6 +18,7 @@ from components.frame import (
     date_input,
     fmt_day,
     fmt_leave,
+    fmt_time,
     fmt_when,
     frame,
     guard,
@@ -27,6 +28,7 @@ from components.frame import (
 )
 from components.io import io
 from components.live import coalesced, on_reconnect
+from components.queue_board import QueueBoard, WeekBoard
 from data.queries import AppointmentDTO, LeaveDTO
 from domain import events as ev
 from domain.errors import DomainError, ValidationError
@@ -117,8 +119,34 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
 
         return on_cancel
 
+    def visit_url(dto: AppointmentDTO) -> str:
+        return f"/doctor/visit/{dto.id}"
+
+    def patient_url(dto: AppointmentDTO) -> str:
+        return f"/doctor/patients/{dto.patient_id}"
+
+    def day_bounds(first: date, days: int) -> tuple[datetime, datetime]:
+        """[first 00:00, first + days 00:00) in the hospital's zone, as UTC."""
+        start = datetime.combine(first, time(0), tzinfo=ctx.tz).astimezone(UTC)
+        return start, datetime.combine(first + timedelta(days=days), time(0), tzinfo=ctx.tz).astimezone(UTC)
+
+    def away_text(leaves: Sequence[LeaveDTO], day: date) -> str:
+        """'On leave' / 'Hospital closed' (with the reason) for leave overlapping the day, else ''."""
+        start, end = day_bounds(day, 1)
+        parts = []
+        for leave in leaves:
+            if leave.start < end and start < leave.end:
+                what = "Hospital closed" if leave.doctor_id is None else "On leave"
+                whole = leave.start <= start and end <= leave.end
+                if not whole:
+                    what += f" {fmt_time(max(leave.start, start), ctx.tz)}–{fmt_time(min(leave.end, end), ctx.tz)}"
+                parts.append(what + (f": {leave.reason}" if leave.reason else ""))
+        return " · ".join(parts)
+
     @ui.page("/doctor")
     async def day_view(day: str | None = None) -> RedirectResponse | None:  # noqa: C901
+        """The doctor's day as a live queue (components/queue_board.py): counters, the next patient, the
+        visit workflow on each card; bookings, cancellations and arrivals appear in place."""
         actor = await guard(ctx, "/doctor", Role.DOCTOR)
         if not isinstance(actor, Actor):
             return actor
@@ -126,18 +154,30 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
         doctor_id = actor.doctor_id
         today = ctx.services.clock.today()
         shown = _parse_day(day, today)
-        day_start = datetime.combine(shown, time(0), tzinfo=ctx.tz).astimezone(UTC)
-        day_end = datetime.combine(shown + timedelta(days=1), time(0), tzinfo=ctx.tz).astimezone(UTC)
-        rows: dict[int, AppointmentRow] = {}
+        day_start, day_end = day_bounds(shown, 1)
         cancel = staff_cancel(actor)
+        reads: dict[int, int] = {}  # appointment id -> the latest re-read asked for (an older answer is dropped)
+
+        async def refresh_one(appointment_id: int) -> bool:
+            """Re-read one appointment and change its card in place (or insert it); True if the card is new."""
+            reads[appointment_id] = asked = reads.get(appointment_id, 0) + 1
+            dto = await io(ctx.queries.appointment, appointment_id)
+            if dto is None or dto.doctor_id != doctor_id or not day_start <= dto.start < day_end:
+                return False
+            times = await io(ctx.queries.visit_times, [dto.id], day_start)
+            if reads.get(appointment_id) != asked:
+                return False  # a newer re-read of the same appointment is on its way
+            new = board.upsert(dto, times.get(dto.id, (None, None)))
+            summary.text = summary_text()
+            return new
 
         async def on_cancel(dto: AppointmentDTO) -> None:
             fresh = await cancel(dto)
-            if fresh is not None and dto.id in rows:
-                rows[dto.id].update(fresh)
-                summary.text = summary_text()
+            if fresh is not None:
+                await refresh_one(fresh.id)
 
         async def on_status(dto: AppointmentDTO, new: AppointmentStatus) -> None:
+            client = ui.context.client
             if new == AppointmentStatus.NOSHOW and not await confirm(
                 "Mark as not attended?",
                 f"{dto.patient}, {fmt_when(dto.start, ctx.tz)}",
@@ -148,26 +188,13 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
             try:
                 await io(ctx.services.set_status, actor, dto.id, new)
             except DomainError as error:
-                notify_error(error.message)
+                notify_error(error.message, client)
                 return
-            fresh = await io(ctx.queries.appointment, dto.id)
-            if fresh is not None and fresh.id in rows:
-                rows[fresh.id].update(fresh)
-                summary.text = summary_text()
-            notify_ok(STEP_DONE[new].format(patient=dto.patient))
-
-        def make_row(dto: AppointmentDTO) -> AppointmentRow:
-            return AppointmentRow(
-                dto,
-                ctx.tz,
-                show="patient",
-                on_cancel=on_cancel,
-                on_status=on_status,
-                now=ctx.services.clock.now,
-            )
+            await refresh_one(dto.id)
+            notify_ok(STEP_DONE[new].format(patient=dto.patient), client)
 
         def summary_text() -> str:
-            active = sum(1 for r in rows.values() if r.dto.status not in ("cancelled", "noshow", "entered-in-error"))
+            active = board.active()
             return f"{active} appointment{'s' if active != 1 else ''}"
 
         async def show_leave() -> None:
@@ -184,12 +211,8 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
 
         async def load() -> None:
             items = await io(ctx.queries.doctor_day, doctor_id, shown, ctx.tz)
-            rows.clear()
-            listing.clear()
-            with listing:
-                for dto in items:
-                    rows[dto.id] = make_row(dto)
-            empty.visible = not rows
+            times = await io(ctx.queries.visit_times, [dto.id for dto in items], day_start)
+            board.load(items, times)
             summary.text = summary_text()
             await show_leave()
 
@@ -200,29 +223,17 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
                 return
             if not isinstance(event, ev.SlotBooked | ev.AppointmentCancelled | ev.AppointmentStatusChanged):
                 return
-            if event.start.astimezone(ctx.tz).date() != shown:
+            if not day_start <= event.start < day_end:
                 return
-            dto = await io(ctx.queries.appointment, event.appointment_id)
-            if dto is None:
-                return
-            existing = rows.get(dto.id)
-            if existing is not None:
-                existing.update(dto)
-            else:
-                with listing:
-                    row = make_row(dto)
-                rows[dto.id] = row
-                ordered = sorted(rows.values(), key=lambda r: (r.dto.start, r.dto.id))
-                row.card.move(target_index=ordered.index(row))
-                row.card.classes("ring-2 ring-amber-400")
-                ui.timer(4, lambda r=row: r.card.classes(remove="ring-2 ring-amber-400"), once=True)
-            empty.visible = not rows
-            summary.text = summary_text()
+            if await refresh_one(event.appointment_id):
+                card = board.cards[event.appointment_id].card  # a new booking: briefly marked
+                card.classes("ring-2 ring-amber-400")
+                ui.timer(4, lambda c=card: c.classes(remove="ring-2 ring-amber-400"), once=True)
 
-        def recheck_steps() -> None:
-            """'No-show' appears once a start has passed, without a reload."""
-            for row in rows.values():
-                row.update(row.dto)
+        def tick() -> None:
+            """Minutes waited, and 'No-show' once a start has passed, without a reload."""
+            board.tick()
+            summary.text = summary_text()
 
         with frame(ctx, actor, "My day"):
             with ui.row().classes("w-full items-center gap-2"):
@@ -238,6 +249,10 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
                     ).props("flat round aria-label='Next day'")
                 if shown != today:
                     ui.button("Today", on_click=lambda: ui.navigate.to("/doctor")).props("flat no-caps")
+                monday = shown - timedelta(days=shown.weekday())
+                ui.button(
+                    "Week", icon="view_week", on_click=lambda: ui.navigate.to(f"/doctor/week?start={monday}")
+                ).props("flat no-caps")
                 ui.space()
                 summary = ui.label().classes("text-slate-600").mark("day-summary")
                 ui.label(ctx.settings.timezone).classes("text-xs text-slate-500")
@@ -252,14 +267,107 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
                         ui.label("Patients cannot book you yet: set your weekly hours first.")
                         ui.link("Set availability", "/doctor/availability")
             leave_box = ui.column().classes("w-full gap-2")
-            empty = ui.label("No appointments on this day.").classes("text-slate-500")
-            listing = ui.column().classes("w-full gap-2")
+            board = QueueBoard(
+                ctx.tz,
+                now=ctx.services.clock.now,
+                is_today=lambda: shown == ctx.services.clock.today(),
+                on_cancel=on_cancel,
+                on_status=on_status,
+                visit_url=visit_url,
+                patient_url=patient_url,
+            )
             await load()
         ctx.live.subscribe(f"doctor:{doctor_id}", on_event)
         ctx.live.subscribe("closures", on_event)
         on_reconnect(load)
         if shown == today:
-            ui.timer(60, recheck_steps)
+            ui.timer(30, tick)
+        return None
+
+    @ui.page("/doctor/week")
+    async def week_view(start: str | None = None) -> RedirectResponse | None:  # noqa: C901
+        """Seven day columns of the doctor's appointments (Monday to Sunday in the hospital's zone), live."""
+        actor = await guard(ctx, "/doctor/week", Role.DOCTOR)
+        if not isinstance(actor, Actor):
+            return actor
+        assert actor.doctor_id is not None
+        doctor_id = actor.doctor_id
+        today = ctx.services.clock.today()
+        first = _parse_day(start, today)
+        monday = first - timedelta(days=first.weekday())
+        days = [monday + timedelta(days=i) for i in range(7)]
+        week_start, week_end = day_bounds(monday, 7)
+        this_monday = today - timedelta(days=today.weekday())
+        reads: dict[int, int] = {}
+
+        def entry_url(dto: AppointmentDTO) -> str:
+            if dto.status in ("cancelled", "noshow", "entered-in-error"):
+                return f"/doctor?day={dto.start.astimezone(ctx.tz).date()}"  # no visit took place: its day
+            return visit_url(dto)
+
+        async def show_leave() -> None:
+            leaves = [x for x in await io(ctx.queries.leaves, doctor_id, week_start) if x.start < week_end]
+            for day in days:
+                board.set_away(day, away_text(leaves, day))
+
+        async def load() -> None:
+            board.load(await io(ctx.queries.doctor_week, doctor_id, monday, ctx.tz))
+            summary.text = summary_text()
+            await show_leave()
+
+        def summary_text() -> str:
+            active = sum(1 for e in board.entries.values() if e.dto.status not in ("cancelled", "noshow"))
+            return f"{active} appointment{'s' if active != 1 else ''} this week"
+
+        async def on_event(event: ev.DomainEvent) -> None:
+            if isinstance(event, ev.LeaveChanged):
+                if event.start < week_end and week_start < event.end:
+                    await show_leave()
+                return
+            if not isinstance(event, ev.SlotBooked | ev.AppointmentCancelled | ev.AppointmentStatusChanged):
+                return
+            if not week_start <= event.start < week_end:
+                return
+            reads[event.appointment_id] = asked = reads.get(event.appointment_id, 0) + 1
+            dto = await io(ctx.queries.appointment, event.appointment_id)
+            if dto is None or dto.doctor_id != doctor_id or reads.get(event.appointment_id) != asked:
+                return
+            entry = board.upsert(dto)
+            summary.text = summary_text()
+            if entry is not None:  # a new booking: briefly marked
+                entry.link.classes("ring-2 ring-amber-400")
+                ui.timer(4, lambda e=entry: e.link.classes(remove="ring-2 ring-amber-400"), once=True)
+
+        with frame(ctx, actor, "My week"):
+            with ui.row().classes("w-full items-center gap-2"):
+                with ui.row().classes("items-center gap-1 no-wrap"):
+                    ui.button(
+                        icon="chevron_left",
+                        on_click=lambda: ui.navigate.to(f"/doctor/week?start={monday - timedelta(days=7)}"),
+                    ).props("flat round aria-label='Previous week'")
+                    title = f"{monday:%a %d %b} – {monday + timedelta(days=6):%a %d %b %Y}"
+                    ui.label(title).classes("text-lg sm:text-xl font-medium").mark("week-title")
+                    ui.button(
+                        icon="chevron_right",
+                        on_click=lambda: ui.navigate.to(f"/doctor/week?start={monday + timedelta(days=7)}"),
+                    ).props("flat round aria-label='Next week'")
+                if monday != this_monday:
+                    ui.button("This week", on_click=lambda: ui.navigate.to("/doctor/week")).props("flat no-caps")
+                day = today if monday == this_monday else monday
+                ui.button("Day", icon="today", on_click=lambda: ui.navigate.to(f"/doctor?day={day}")).props(
+                    "flat no-caps"
+                )
+                ui.space()
+                summary = ui.label().classes("text-slate-600").mark("week-summary")
+                ui.label(ctx.settings.timezone).classes("text-xs text-slate-500")
+                with ui.row().classes("items-center gap-1 text-sm text-slate-500"):
+                    ui.icon("sensors", color="positive")
+                    ui.label("Live")
+            board = WeekBoard(days, today, ctx.tz, day_url=lambda d: f"/doctor?day={d}", entry_url=entry_url)
+            await load()
+        ctx.live.subscribe(f"doctor:{doctor_id}", on_event)
+        ctx.live.subscribe("closures", on_event)
+        on_reconnect(load)
         return None
 
     @ui.page("/doctor/availability")
