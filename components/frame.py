@@ -27,23 +27,25 @@ NAV: dict[Role, list[tuple[str, str, str]]] = {
     ],
     Role.DOCTOR: [
         ("My day", "/doctor", "today"),
-        ("My patients", "/doctor/patients", "folder_shared"),
         ("Week", "/doctor/week", "view_week"),
+        ("My patients", "/doctor/patients", "folder_shared"),
         ("Availability", "/doctor/availability", "schedule"),
         ("Leave", "/doctor/leave", "beach_access"),
     ],
     Role.ADMIN: [
         ("Overview", "/admin", "dashboard"),
+        ("Board", "/admin/board", "insights"),
         ("Arrivals", "/admin/arrivals", "how_to_reg"),
-        ("Departments", "/admin/departments", "domain"),
+        ("Appointments", "/admin/appointments", "table_rows"),
         ("Doctors", "/admin/doctors", "medical_services"),
         ("Patients", "/admin/patients", "groups"),
+        ("Departments", "/admin/departments", "domain"),
         ("Closures", "/admin/closures", "event_busy"),
-        ("Board", "/admin/board", "insights"),
-        ("Appointments", "/admin/appointments", "table_rows"),
         ("Audit", "/admin/audit", "policy"),
     ],
 }
+# On a landscape tablet (1024 px) the header holds this many entries in a row; the rest go under "More".
+NAV_IN_ROW = {Role.PATIENT: 4, Role.DOCTOR: 5, Role.ADMIN: 4}
 HOME = {Role.PATIENT: "/patient", Role.DOCTOR: "/doctor", Role.ADMIN: "/admin"}
 
 
@@ -192,11 +194,20 @@ def frame(ctx: AppContext, actor: Actor | None, title: str) -> Iterator[ui.colum
                 ui.icon("local_hospital", size="1.6rem")
                 ui.label("HealthSync").classes("text-lg font-bold")
         if actor is not None:
-            with ui.row().classes("gt-sm items-center gap-1 ml-4"):
-                for text, target, icon in NAV[actor.role]:
+            entries, in_row = NAV[actor.role], NAV_IN_ROW[actor.role]
+            with ui.row().classes("gt-sm items-center gap-1 ml-4 no-wrap"):
+                for text, target, icon in entries[:in_row]:
                     ui.button(text, icon=icon, on_click=lambda t=target: ui.navigate.to(t)).props(
                         "flat no-caps color=white padding='6px 10px'"
                     )
+                if len(entries) > in_row:
+                    with ui.button("More", icon="expand_more").props("flat no-caps color=white padding='6px 10px'"):
+                        with ui.menu():
+                            for text, target, icon in entries[in_row:]:
+                                with ui.menu_item(on_click=lambda t=target: ui.navigate.to(t)):
+                                    with ui.row().classes("items-center gap-2"):
+                                        ui.icon(icon)
+                                        ui.label(text)
             ui.space()
             with ui.column().classes("gt-xs gap-0 items-end leading-tight"):
                 ui.label(actor.name).classes("text-sm font-medium max-w-[14rem] truncate")

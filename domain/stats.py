@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.errors import ValidationError
-from domain.model import ACTIVE_STATUSES, AppointmentStatus, Leave, WeeklyTemplate
+from domain.model import ACTIVE_STATUSES, AppointmentStatus, Leave, WeeklyTemplate, template_on
 from domain.schedule import generate_grid, on_leave
 
 #: the longest range the board and the reports accept at once (a year, leap years included)
@@ -122,12 +122,32 @@ def offered_minutes(
     doctor_id: int, templates: list[WeeklyTemplate], leaves: Iterable[Leave], period: DayRange, tz: ZoneInfo
 ) -> int:
     """Slot-minutes the doctor offered on these days: the grid of the template in force each day (the same
-    grid bookings are checked against), without the slots that fall into the doctor's leave or a closure."""
+    grid bookings are checked against), without the slots that fall into the doctor's leave or a closure.
+
+    An ordinary day offers what its template's weekday offers, so that is worked out once per template and
+    weekday; only days with leave or a change of clock (DST) get their own grid."""
     relevant = [leave for leave in leaves if leave.doctor_id in (None, doctor_id)]
+    by_weekday: dict[tuple[int, int], float] = {}
     total = 0.0
-    for slot in generate_grid(doctor_id, templates, period.first, period.days, tz):
-        if on_leave(relevant, slot.start, slot.end) is None:
-            total += (slot.end - slot.start).total_seconds() / 60
+    for offset in range(period.days):
+        day = period.first + timedelta(days=offset)
+        template = template_on(templates, day)
+        if template is None:
+            continue
+        start, end = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
+        special = end - start != timedelta(days=1) or any(leave.start < end and start < leave.end for leave in relevant)
+        key = (id(template), day.weekday())
+        if not special and key in by_weekday:
+            total += by_weekday[key]
+            continue
+        minutes = sum(
+            (slot.end - slot.start).total_seconds() / 60
+            for slot in generate_grid(doctor_id, [template], day, 1, tz)
+            if on_leave(relevant, slot.start, slot.end) is None
+        )
+        if not special:
+            by_weekday[key] = minutes
+        total += minutes
     return round(total)
 
 

@@ -58,7 +58,45 @@ def test_the_database_refuses_update_and_delete(engine: Engine) -> None:
     ):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(sa.text(statement), {"t": NOW - timedelta(days=1)})
+    if engine.dialect.name == "postgresql":  # row triggers do not see TRUNCATE; a statement trigger does
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(sa.text("TRUNCATE audit_event"))
     assert entries(engine) == before
+
+
+def test_the_database_refuses_to_change_a_signed_visit_version(engine: Engine) -> None:
+    from sqlmodel import Session
+
+    from data.tables import AccountRow, EncounterRevisionRow, EncounterRow, PatientRow
+
+    with Session(engine) as session:
+        doctor = AccountRow(email="d@h.test", role="doctor", display_name="Dr D", created_at=NOW)
+        patient = PatientRow(name="P")
+        session.add_all([doctor, patient])
+        session.flush()
+        encounter = EncounterRow(patient_id=patient.id or 0, start_at=NOW)
+        session.add(encounter)
+        session.flush()
+        session.add(
+            EncounterRevisionRow(
+                encounter_id=encounter.id or 0,
+                version=1,
+                kind="signed",
+                at=NOW,
+                by_account_id=doctor.id or 0,
+                by_name="Dr D",
+                content={"chief_complaint": "cough"},
+            )
+        )
+        session.commit()
+    statements = ["UPDATE encounter_revision SET reason = 'forged'", "DELETE FROM encounter_revision"]
+    if engine.dialect.name == "postgresql":
+        statements.append("TRUNCATE encounter_revision")
+    for statement in statements:
+        with pytest.raises(sa.exc.DBAPIError, match="cannot be changed"), engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT reason FROM encounter_revision")).scalars().all() == [""]
 
 
 def test_services_that_write_audit_events_leave_earlier_entries_unchanged(engine: Engine) -> None:
