@@ -346,14 +346,14 @@ async def test_week_view_puts_appointments_on_their_days_and_follows_a_cancellat
         for s, ok in app.state.healthsync.services.slots(doc, monday, 7)
         if ok and s.start.astimezone(TZ).date() >= datetime.now(TZ).date()
     ]
-    if free:
-        booked = await asyncio_io(
-            app.state.healthsync.services.book, actor_of(demo_db, PATIENT_LOGIN[0]), doc, free[0].start
-        )
-        await eventually(lambda: element(user, f"week-appointment-{booked.id}") is not None)
-        column = free[0].start.astimezone(TZ).date()
-        cards = [c for c in found(user, ui.card) if f"day-{column.isoformat()}" in c._markers]
-        assert any(f"week-appointment-{booked.id}" in d._markers for d in cards[0].descendants())
+    assert free, "the cancelled visit's time at least is free again"
+    booked = await asyncio_io(
+        app.state.healthsync.services.book, actor_of(demo_db, PATIENT_LOGIN[0]), doc, free[0].start
+    )
+    await eventually(lambda: element(user, f"week-appointment-{booked.id}") is not None)
+    column = free[0].start.astimezone(TZ).date()
+    cards = [c for c in found(user, ui.card) if f"day-{column.isoformat()}" in c._markers]
+    assert any(f"week-appointment-{booked.id}" in d._markers for d in cards[0].descendants())
 
 
 async def test_visit_times_come_from_the_recorded_workflow_steps(user: User, queries, demo_db: str) -> None:
