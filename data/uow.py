@@ -92,7 +92,9 @@ class AccountRepo(_Repo):
         )
 
     def get(self, account_id: int) -> Account | None:
-        row = self.s.get(AccountRow, account_id)
+        # always read from the database: a status re-checked after taking a lock must not come from the
+        # session's cache of an earlier read
+        row = self.s.get(AccountRow, account_id, populate_existing=True)
         return self._to(row) if row else None
 
     def by_email(self, email: str) -> Account | None:
@@ -727,7 +729,6 @@ class SqlUnitOfWork:
             # the hospital first (shared: bookings do not wait for each other, only for a closure), then the
             # doctors by id, then the patient: one order for everybody, so no deadlocks
             self.session.exec(sa.select(sa.func.pg_advisory_xact_lock_shared(3, 0)))  # type: ignore[call-overload]
-            # doctors by id, then the patient: one order for everybody, so no deadlocks
             for doctor_id in sorted(set(doctor_ids)):
                 self.session.exec(sa.select(sa.func.pg_advisory_xact_lock(1, doctor_id)))  # type: ignore[call-overload]
             if patient_id is not None:

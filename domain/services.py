@@ -238,6 +238,7 @@ class Services:
         if department_id is None:
             raise ValidationError("Please choose a department.")
         with self.uow() as uow:
+            uow.lock_hospital()  # the department cannot be deleted meanwhile
             self._still_active(uow, actor)
             if uow.departments.get(department_id) is None:
                 raise NotFound("This department no longer exists.")
@@ -280,6 +281,7 @@ class Services:
         if department_id is None:
             raise ValidationError("Please choose a department.")
         with self.uow() as uow:
+            uow.lock_hospital()  # the new department cannot be deleted meanwhile
             self._still_active(uow, actor)
             doctor = uow.doctors.get(doctor_id)
             if doctor is None:
@@ -384,12 +386,12 @@ class Services:
         invite = uow.invites.by_nonce(nonce, for_update=for_update)
         if invite is None:
             raise ValidationError("This invite link is not valid. Please check that you copied all of it.")
-        invite.check_usable(self.clock.now())
         account = uow.accounts.get(invite.account_id)
         if account is None:
             raise ValidationError("This invite link is not valid any more.")
-        if account.status == AccountStatus.DEACTIVATED:
+        if account.status == AccountStatus.DEACTIVATED:  # before the link's own state: that is the reason
             raise NotAllowed("This account has been deactivated. Please contact the hospital.")
+        invite.check_usable(self.clock.now())
         if account.status != AccountStatus.INVITED:
             raise ValidationError("This account is already set up. Please sign in with your password.")
         return invite, account
@@ -443,6 +445,10 @@ class Services:
         if deactivate and account_id == actor.account_id:
             raise NotAllowed("You cannot deactivate your own account; ask another administrator.")
         with self.uow() as uow:
+            # One status change at a time, and none while a booking is in flight (bookings hold the hospital
+            # lock shared and re-check the doctor after it): two admins cannot deactivate each other, and a
+            # doctor cannot be booked in the moment they are deactivated.
+            uow.lock_hospital()
             self._still_active(uow, actor)
             account = uow.accounts.get(account_id)
             if account is None:
@@ -492,6 +498,7 @@ class Services:
         any more); returns how many patients were still waiting."""
         actor.require(Role.ADMIN)
         with self.uow() as uow:
+            uow.lock_hospital()  # no doctor joins the department while it is deleted
             self._still_active(uow, actor)
             department = uow.departments.get(department_id)
             if department is None:
@@ -833,6 +840,8 @@ class Services:
             doctor = uow.doctors.get(doctor_id)
             if doctor is None or doctor.id is None:
                 raise NotFound("This doctor does not exist.")
+            if not self._bookable(uow, doctor):
+                return []  # not taking bookings (invited, deactivated): no times to offer
             return self._slots(uow, doctor, first_day, days, doctor.visit_type(visit_type), patient_id, now)
 
     def _slots(
@@ -883,6 +892,8 @@ class Services:
         merged: dict[datetime, tuple[datetime, bool]] = {}
         with self.uow(readonly=True) as uow:
             for doctor in uow.doctors.in_department(department_id):
+                if not self._bookable(uow, doctor):
+                    continue
                 for slot, free in self._slots(uow, doctor, first_day, days, doctor.visit_type(None), patient_id, now):
                     end, was_free = merged.get(slot.start, (slot.end, False))
                     merged[slot.start] = (min(end, slot.end), was_free or free)
@@ -921,6 +932,7 @@ class Services:
             )
         if not locked:
             uow.lock_for_booking([doctor.id], patient_id)
+        self._doctor_takes_bookings(uow, doctor)  # again under the lock: a deactivation may just have committed
         leave = on_leave(uow.leaves.overlapping(doctor.id, start, end), start, end)
         if leave is not None:
             if leave.doctor_id is None:
@@ -1018,6 +1030,7 @@ class Services:
                 raise NotFound("This department does not exist.")
             doctors = [d for d in uow.doctors.in_department(department_id) if d.id is not None]
             uow.lock_for_booking(sorted(d.id for d in doctors if d.id is not None), patient_id)
+            doctors = [d for d in doctors if self._bookable(uow, d)]  # read under the lock
             local = start.astimezone(self.tz).date()
             day_start = datetime.combine(local, datetime.min.time(), tzinfo=self.tz).astimezone(UTC)
             day_end = datetime.combine(local + timedelta(days=1), datetime.min.time(), tzinfo=self.tz).astimezone(UTC)
@@ -1272,8 +1285,11 @@ class Services:
             raise ValidationError("You can wait for a time at most a year ahead.")
         with self.uow() as uow:
             self._still_active(uow, actor)
-            if doctor_id is not None and uow.doctors.get(doctor_id) is None:
-                raise NotFound("This doctor does not exist.")
+            if doctor_id is not None:
+                wanted = uow.doctors.get(doctor_id)
+                if wanted is None:
+                    raise NotFound("This doctor does not exist.")
+                self._doctor_takes_bookings(uow, wanted)  # nobody could ever offer a time from them
             if department_id is not None and uow.departments.get(department_id) is None:
                 raise NotFound("This department does not exist.")
             mine = uow.waitlist.waiting_for(patient_id)
@@ -1298,6 +1314,7 @@ class Services:
     def leave_waitlist(self, actor: Actor, entry_id: int) -> None:
         patient_id = self._patient(actor)
         with self.uow() as uow:
+            self._still_active(uow, actor)
             entry = uow.waitlist.get(entry_id)
             if entry is None or entry.patient_id != patient_id:
                 raise NotFound("This waiting list entry does not exist.")
@@ -1336,6 +1353,7 @@ class Services:
         patient_id = self._patient(actor)
         now = self.clock.now()
         with self.uow() as uow:
+            self._still_active(uow, actor)
             offer = uow.waitlist.get_offer(offer_id)
             if offer is None or offer.patient_id != patient_id:
                 raise NotFound("This offer does not exist.")

@@ -61,7 +61,17 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
+#: the calendar the board, reports and audit filters accept (beyond it there is nothing to show, and the
+#: edges of Python's calendar cannot be turned into UTC)
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2199, 12, 31)
+
+
 def day_range(first: date, last: date) -> DayRange:
+    for day in (first, last):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise ValidationError(
+                f"{day.isoformat()} is outside the calendar HealthSync keeps ({FIRST_DAY.year}–{LAST_DAY.year})."
+            )
     if last < first:
         raise ValidationError("The last day must not be before the first.")
     if (last - first).days + 1 > MAX_RANGE_DAYS:

@@ -307,10 +307,12 @@ def test_a_deactivated_user_cannot_sign_in_or_act_and_their_pages_are_told(svc, 
 def test_deactivating_an_invited_account_kills_its_link(svc, store, admin, cardiology) -> None:
     _, invite = svc.onboard_doctor(admin, "Dr. Nora Lind", "lind@hospital.test", "Cardiology", cardiology)
     svc.deactivate_account(admin, invite.account_id, "Contract not signed")
-    with pytest.raises(ValidationError, match="replaced"):
+    with pytest.raises(NotAllowed, match="deactivated"):  # the reason that matters to the person holding it
         svc.accept_invite(invite.token, "lind-pass-2026")
     svc.reactivate_account(admin, invite.account_id, "Contract signed")
     assert store.tables.accounts[invite.account_id].status == AccountStatus.INVITED  # still no password
+    with pytest.raises(ValidationError, match="replaced"):  # the old link stays dead after reactivation
+        svc.accept_invite(invite.token, "lind-pass-2026")
     fresh = svc.create_invite(admin, invite.account_id)
     svc.accept_invite(fresh.token, "lind-pass-2026")
 
