@@ -196,8 +196,13 @@ def cli(argv: list[str]) -> int:
 
     command = args.command or "serve"
     if command == "migrate":
-        upgrade(settings.database_url)
-        print("Database is up to date.")
+        before, after = upgrade(settings.database_url)
+        if before == after:
+            print(f"Database is up to date (schema {after}).")
+        elif before is None:
+            print(f"Database created (schema {after}).")
+        else:
+            print(f"Database migrated from schema {before} to {after}.")
         return 0
     if command == "serve":
         upgrade(settings.database_url)

@@ -16,8 +16,25 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def current(url: str) -> str | None:
+    """The revision the database is at (None: no schema yet)."""
+    from alembic.runtime.migration import MigrationContext
+
+    from data.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def upgrade(url: str, revision: str = "head") -> tuple[str | None, str | None]:
+    """Migrate; returns the revisions before and after."""
+    before = current(url)
     command.upgrade(alembic_config(url), revision)
+    return before, current(url)
 
 
 def downgrade(url: str, revision: str = "base") -> None:

@@ -150,9 +150,18 @@ class StatsQueries:
     def _in(column: Any, start: datetime, end: datetime) -> Any:
         return sa.and_(column >= start, column < end)
 
+    @staticmethod
+    def _not_moved() -> Any:
+        """A visit moved to another time is one appointment, not a cancellation plus a booking: the row left
+        behind by the move (some appointment was rescheduled from it) is not counted."""
+        successor = APPT.alias("successor")
+        return ~sa.exists().where(successor.c.rescheduled_from_id == A.id)
+
     def _by_status(self, conn: sa.Connection, start: datetime, end: datetime) -> dict[str, int]:
         rows = conn.execute(
-            sa.select(A.status, sa.func.count()).where(self._in(A.start_at, start, end)).group_by(A.status)
+            sa.select(A.status, sa.func.count())
+            .where(self._in(A.start_at, start, end), self._not_moved())
+            .group_by(A.status)
         ).all()
         return {status: int(n) for status, n in rows}
 
@@ -189,7 +198,7 @@ class StatsQueries:
             sa.select(D.department_id, DEP.name, A.status, sa.func.count())
             .select_from(APPT.join(DOC, D.id == A.doctor_id))
             .outerjoin(DEPT, DEP.id == D.department_id)
-            .where(self._in(A.start_at, start, end))
+            .where(self._in(A.start_at, start, end), self._not_moved())
             .group_by(D.department_id, DEP.name, A.status)
         ).all()
         found: dict[int | None, tuple[str, dict[str, int]]] = {}

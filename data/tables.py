@@ -116,6 +116,7 @@ class AppointmentRow(SQLModel, table=True):
         sa.Index("ix_appointment_doctor_start", "doctor_id", "start_at"),
         sa.Index("ix_appointment_patient_start", "patient_id", "start_at"),
         sa.Index("ix_appointment_start", "start_at"),
+        sa.Index("ix_appointment_rescheduled_from", "rescheduled_from_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     doctor_id: int = Field(foreign_key="doctor.id")

@@ -330,6 +330,10 @@ class Slot:
     end: datetime
 
 
+#: how early a patient can check themselves in ("I'm here"); the front desk can mark arrival any time that day
+SELF_CHECK_IN_OPENS = timedelta(minutes=60)
+
+
 @dataclass
 class Appointment:
     doctor_id: int
@@ -412,6 +416,11 @@ class Appointment:
                 raise NotAllowed("You can only check yourself in.")
             if local_today != local_day:
                 raise ValidationError("You can check in on the day of your appointment.")
+            if now < self.start - SELF_CHECK_IN_OPENS:
+                opens = int(SELF_CHECK_IN_OPENS.total_seconds() // 60)
+                raise ValidationError(
+                    f"Check-in opens {opens} minutes before your appointment. Please check in when you are here."
+                )
             if now >= self.end:
                 raise ValidationError("This appointment is over; please speak to the front desk.")
         if new == AppointmentStatus.NOSHOW and now < self.start:

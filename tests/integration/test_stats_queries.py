@@ -182,6 +182,27 @@ def test_a_new_booking_moves_the_figures(world: World) -> None:
     assert {d.name: d.booked_minutes for d in after.doctors}["Dr Weber"] == 60
 
 
+def test_a_moved_visit_counts_once_and_not_as_a_cancellation(world: World) -> None:
+    before = world.stats.board(world.admin, WEEK, today=day(0))
+    world.clock.set(NOW)
+    world.svc.reschedule(world.patients["Anna"], world.ids["anna-fri"], at(day(4), 11))  # the patient moves it
+    after = world.stats.board(world.admin, WEEK, today=day(0))
+    assert after.by_status == before.by_status  # still one booked visit, no extra cancellation
+    assert after.rates.cancellation == before.rates.cancellation
+    general = {d.name: d.by_status for d in after.departments}["General Practice"]
+    assert general == {d.name: d.by_status for d in before.departments}["General Practice"]
+    world.svc.cancel(world.patients["Anna"], _moved_to(world, world.ids["anna-fri"]))
+    cancelled = world.stats.board(world.admin, WEEK, today=day(0))
+    assert cancelled.by_status["cancelled"] == before.by_status["cancelled"] + 1  # a real cancellation counts
+
+
+def _moved_to(world: World, appointment_id: int) -> int:
+    with world.engine.connect() as conn:
+        return conn.execute(
+            sa.text("SELECT id FROM appointment WHERE rescheduled_from_id = :a"), {"a": appointment_id}
+        ).scalar_one()
+
+
 def test_only_admins_read_the_figures(world: World) -> None:
     for actor in (world.patients["Anna"], Actor(99, Role.DOCTOR, doctor_id=world.weber)):
         with pytest.raises(NotAllowed):

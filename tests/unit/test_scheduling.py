@@ -488,8 +488,18 @@ def test_a_patient_checks_in_only_on_the_day(svc, store, clock, patients, booked
     clock.set(mon(9, 30))  # over
     with pytest.raises(ValidationError, match="This appointment is over"):
         svc.set_status(patients[0], booked.id, AppointmentStatus.ARRIVED)
-    clock.set(mon(7, 30))
+    clock.set(mon(7, 30))  # at home, an hour and a half early: the waiting room must not fill from bed
+    with pytest.raises(ValidationError, match="Check-in opens 60 minutes before"):
+        svc.set_status(patients[0], booked.id, AppointmentStatus.ARRIVED)
+    assert store.tables.appointments[booked.id].status == AppointmentStatus.BOOKED
+    clock.set(mon(8, 0))
     svc.set_status(patients[0], booked.id, AppointmentStatus.ARRIVED)
+
+
+def test_the_front_desk_marks_an_early_arrival(svc, store, clock, patients, booked) -> None:
+    clock.set(mon(7, 30))  # the patient is really here, early: the desk may say so
+    svc.set_status(store.add_admin(), booked.id, AppointmentStatus.ARRIVED)
+    assert store.tables.appointments[booked.id].status == AppointmentStatus.ARRIVED
 
 
 @pytest.mark.parametrize("final", ["fulfilled", "cancelled", "noshow", "entered-in-error"])

@@ -1,4 +1,5 @@
-"""signed visit versions are append-only; no TRUNCATE of the audit trail on PostgreSQL
+"""signed visit versions are append-only; no TRUNCATE of the audit trail on PostgreSQL; moved appointments
+are found by their successor (index on rescheduled_from_id)
 
 Revision ID: 0007
 Revises: 0006
@@ -18,6 +19,8 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     bind = op.get_bind()
+    with op.batch_alter_table('appointment', schema=None) as batch_op:
+        batch_op.create_index('ix_appointment_rescheduled_from', ['rescheduled_from_id'], unique=False)
     # a signed version of a visit, once written, is what the doctor signed: the database refuses to change it
     if bind.dialect.name == 'sqlite':
         for verb in ('UPDATE', 'DELETE'):
@@ -47,6 +50,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
+    with op.batch_alter_table('appointment', schema=None) as batch_op:
+        batch_op.drop_index('ix_appointment_rescheduled_from')
     if bind.dialect.name == 'sqlite':
         op.execute('DROP TRIGGER IF EXISTS encounter_revision_no_update')
         op.execute('DROP TRIGGER IF EXISTS encounter_revision_no_delete')
