@@ -108,6 +108,12 @@ class AppointmentRow:
             self.detail.text = " · ".join(x for x in (dto.department, dto.reason) if x) or " "
         if dto.status == "cancelled" and dto.cancel_reason:  # why, for whoever was not online when it happened
             self.detail.text = f"{self.detail.text.strip()} · {dto.cancel_reason}".strip(" ·")
+        unavailable = not dto.doctor_available and dto.status in ("booked", "pending")
+        if unavailable and self.show == "doctor":  # the patient's own list: say what happens next
+            self.detail.text = (
+                f"{self.detail.text.strip()} · {dto.doctor} is not available at the moment: the hospital will move "
+                "or cancel this visit and let you know"
+            ).strip(" ·")
         self.badge.text = STATUS_LABELS.get(dto.status, dto.status)
         self.badge.props(f"color={STATUS_COLORS.get(dto.status, 'grey')}")
         self.card.classes(remove="opacity-60")
@@ -115,7 +121,7 @@ class AppointmentRow:
             self.card.classes("opacity-60")
         changeable = dto.status in ("booked", "pending")
         self.cancel_button.visible = self.on_cancel is not None and changeable
-        self.move_button.visible = self.move_to is not None and changeable
+        self.move_button.visible = self.move_to is not None and changeable and not unavailable
         if self.on_status is not None:
             allowed = self.allowed_steps()
             for status, button in self.status_buttons.items():

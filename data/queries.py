@@ -24,7 +24,14 @@ from data.tables import (
     WorkingHoursRow,
 )
 from data.uow import DoctorRepo
-from domain.model import ACTIVE_STATUSES, CANCELLATION_REASONS, WeeklyTemplate, ensure_aware, fold_text
+from domain.model import (
+    ACTIVE_STATUSES,
+    CANCELLATION_REASONS,
+    AccountStatus,
+    WeeklyTemplate,
+    ensure_aware,
+    fold_text,
+)
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 T = TypeVar("T")
@@ -42,6 +49,7 @@ class DepartmentDTO:
     name: str
     description: str
     doctors: int
+    bookable: int = 0  # doctors a patient can book now (active account, working hours)
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,7 @@ class AppointmentDTO:
     reason: str
     visit_type: str = ""  # VisitType.code
     cancel_reason: str = ""  # the reason's label and the note, e.g. "Provider — Dr. X is away"
+    doctor_available: bool = True  # False while the doctor's account is deactivated
 
 
 @dataclass(frozen=True)
@@ -172,17 +181,23 @@ class Queries:
     # ---- directory -------------------------------------------------------------------------
     def departments(self) -> list[DepartmentDTO]:
         with self._session() as s:
+            has_hours = sa.exists().where(WorkingHoursRow.doctor_id == DoctorRow.id)
+            active = sa.exists().where(AccountRow.id == DoctorRow.account_id, AccountRow.status == "active")
             counts = (
-                select(DoctorRow.department_id, func.count().label("n"))
+                select(
+                    DoctorRow.department_id,
+                    func.count().label("n"),
+                    func.sum(sa.case((sa.and_(has_hours, active), 1), else_=0)).label("bookable"),
+                )
                 .group_by(DoctorRow.department_id)  # type: ignore[arg-type]
                 .subquery()
             )
             rows = s.exec(
-                select(DepartmentRow, counts.c.n)
+                select(DepartmentRow, counts.c.n, counts.c.bookable)
                 .join(counts, counts.c.department_id == DepartmentRow.id, isouter=True)
                 .order_by(DepartmentRow.name)
             ).all()
-            return [DepartmentDTO(d.id or 0, d.name, d.description, n or 0) for d, n in rows]
+            return [DepartmentDTO(d.id or 0, d.name, d.description, n or 0, int(b or 0)) for d, n, b in rows]
 
     def _doctor_query(self) -> sa.Select:
         has_hours = sa.exists().where(WorkingHoursRow.doctor_id == DoctorRow.id)
@@ -289,17 +304,21 @@ class Queries:
     # ---- appointments ---------------------------------------------------------------------
     def _appointments(self, *where: sa.ColumnElement[bool], order_desc: bool = False) -> sa.Select:
         order = col(AppointmentRow.start_at).desc() if order_desc else col(AppointmentRow.start_at)
+        doctor_account = sa.orm.aliased(AccountRow, name="doctor_account")
         return (
-            sa.select(AppointmentRow, DoctorRow.name, DepartmentRow.name, PatientRow.name)
+            sa.select(AppointmentRow, DoctorRow.name, DepartmentRow.name, PatientRow.name, doctor_account.status)
             .join(DoctorRow, DoctorRow.id == AppointmentRow.doctor_id)
             .join(DepartmentRow, DepartmentRow.id == DoctorRow.department_id, isouter=True)
             .join(PatientRow, PatientRow.id == AppointmentRow.patient_id)
+            .join(doctor_account, doctor_account.id == DoctorRow.account_id, isouter=True)
             .where(*where)
             .order_by(order, AppointmentRow.id)
         )
 
     @staticmethod
-    def _appt_dto(a: AppointmentRow, doctor: str, dept: str | None, patient: str) -> AppointmentDTO:
+    def _appt_dto(
+        a: AppointmentRow, doctor: str, dept: str | None, patient: str, doctor_status: str | None = None
+    ) -> AppointmentDTO:
         return AppointmentDTO(
             id=a.id or 0,
             doctor_id=a.doctor_id,
@@ -313,6 +332,7 @@ class Queries:
             reason=a.reason,
             visit_type=a.visit_type,
             cancel_reason=" — ".join(x for x in (CANCELLATION_REASONS.get(a.cancel_code, ""), a.cancel_reason) if x),
+            doctor_available=doctor_status != AccountStatus.DEACTIVATED.value,
         )
 
     def doctor_day(self, doctor_id: int, day: date, tz: ZoneInfo) -> list[AppointmentDTO]:

@@ -303,7 +303,7 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
                     options, value=parse_id(department) if parse_id(department) in options else None, label="Department"
                 )
                 dept.classes("min-w-[12rem]")
-            staffed = [d for d in departments if d.doctors]
+            staffed = [d for d in departments if d.bookable]  # only where somebody can be booked now
             if staffed:
                 with ui.row().classes("w-full items-center gap-x-1 gap-y-0 text-sm") as any_links:
                     any_links.bind_visibility_from(dept, "value", backward=lambda v: v is None)

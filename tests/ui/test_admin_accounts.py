@@ -96,6 +96,10 @@ async def test_a_deactivated_doctors_appointment_is_cancelled_and_the_patient_to
     )
     await sign_in(user, PATIENT_LOGIN[0], demo_db)
     await user.should_see(marker=f"appointment-{theirs.id}")
+    # before the admin acts, the patient already reads what happens to the visit, and cannot move it to
+    # another time with a doctor who takes no bookings
+    await user.should_see("is not available at the moment: the hospital will move or cancel this visit")
+    await user.should_not_see(marker=f"move-{theirs.id}")
 
     admin = create_user()
     await sign_in(admin, ADMIN_LOGIN[0], demo_db)
