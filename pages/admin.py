@@ -160,6 +160,25 @@ def status_badge(status: str) -> ui.badge:
     return ui.badge(STATUS_TEXT.get(status, status), color=STATUS_BADGE.get(status, "grey")).mark("account-status")
 
 
+async def staff_cancel(ctx: AppContext, actor: Actor, dto: AppointmentDTO) -> bool:
+    """Cancel an appointment on the hospital's side, with a reason the patient reads (told at once)."""
+    answer = await cancel_dialog(
+        f"Cancel {dto.patient}'s appointment?",
+        f"{fmt_when(dto.start, ctx.tz)} with {dto.doctor}. The patient is told at once, with the reason, and "
+        "offered the next free times.",
+        staff=True,
+    )
+    if answer is None:
+        return False
+    try:
+        await io(ctx.services.cancel, actor, dto.id, answer[0], answer[1])
+    except DomainError as error:
+        notify_error(error.message)
+        return False
+    notify_ok("Appointment cancelled; the patient has been told.")
+    return True
+
+
 def register(ctx: AppContext) -> None:
     accounts = AccountQueries(ctx.queries.engine)
 
@@ -503,24 +522,12 @@ def register(ctx: AppContext) -> None:
             async def cancel(dto: AppointmentDTO) -> None:
                 if dto.id in busy:
                     return
-                answer = await cancel_dialog(
-                    f"Cancel {dto.patient}'s appointment?",
-                    f"{fmt_when(dto.start, ctx.tz)}. The patient is told at once, with the reason, and offered "
-                    "the next free times.",
-                    staff=True,
-                )
-                if answer is None:
-                    return
                 busy.add(dto.id)
                 try:
-                    await io(ctx.services.cancel, actor, dto.id, answer[0], answer[1])
-                except DomainError as error:
-                    notify_error(error.message)
-                    return
+                    if await staff_cancel(ctx, actor, dto):
+                        drop(dto.id)
                 finally:
                     busy.discard(dto.id)
-                notify_ok("Appointment cancelled; the patient has been told.")
-                drop(dto.id)
 
             async def move(dto: AppointmentDTO) -> None:
                 try:
@@ -742,8 +749,50 @@ def register(ctx: AppContext) -> None:
                     ui.button("Create invite link", icon="link", on_click=invite).props("unelevated no-caps").mark(
                         "create-invite"
                     )
+            upcoming_heading = ui.label().classes("font-medium text-slate-700").mark("upcoming-heading")
+            upcoming_box = ui.column().classes("w-full max-w-3xl gap-2")
+
+            async def load_upcoming() -> None:
+                items = [
+                    a
+                    for a in await io(ctx.queries.patient_appointments, pat.id, ctx.services.clock.now(), True, 100)
+                    if a.status in ("booked", "pending", "arrived")
+                ]
+                upcoming_box.clear()
+                n = len(items)
+                deactivated = state["pat"].status == "deactivated"
+                upcoming_heading.text = f"{n} upcoming appointment{'' if n == 1 else 's'}" + (
+                    ": the account is deactivated — cancel those the patient will not come to."
+                    if deactivated and n
+                    else ""
+                )
+                with upcoming_box:
+                    for dto in items:
+                        with ui.card().classes("w-full p-3").mark(f"upcoming-{dto.id}"):
+                            with ui.row().classes("w-full items-center gap-3"):
+                                with ui.column().classes("gap-0 grow min-w-0"):
+                                    ui.label(fmt_when(dto.start, ctx.tz)).classes("font-medium tabular-nums")
+                                    ui.label(
+                                        " · ".join(x for x in (dto.doctor, dto.department, dto.reason) if x)
+                                    ).classes("text-sm text-slate-600 break-words")
+                                ui.link("Open", f"/admin/appointments/{dto.id}").classes("text-sm")
+                                if dto.status in ("booked", "pending"):
+
+                                    async def cancel_one(d: AppointmentDTO = dto) -> None:
+                                        if await staff_cancel(ctx, actor, d):
+                                            await load_upcoming()
+
+                                    ui.button("Cancel", icon="event_busy", on_click=cancel_one).props(
+                                        "flat no-caps color=negative"
+                                    ).mark(f"cancel-{dto.id}")
+
+            async def on_appointment(event: ev.DomainEvent) -> None:
+                await load_upcoming()
+
             show(pat)
+            await load_upcoming()
         ctx.live.subscribe("accounts", on_account)
+        ctx.live.subscribe(f"patient:{pat.id}", on_appointment)
         on_reconnect(reload)
         return None
 

@@ -176,3 +176,25 @@ async def test_a_department_with_doctors_is_kept_and_an_empty_one_deleted(user: 
     user.find(kind=ui.button, content="Delete").click()
     await eventually(lambda: any("deleted" in m for m in user.notify.messages))
     assert empty.id not in [d.id for d in queries.departments()]
+
+
+async def test_the_patient_page_lists_upcoming_visits_for_the_admin_to_cancel(
+    user: User, create_user, queries, demo_db: str
+) -> None:
+    patient = queries.patients(search=PATIENT_LOGIN[0]).items[0]
+    upcoming = queries.patient_appointments(patient.id, datetime.now(UTC), upcoming=True)
+    booked = [a for a in upcoming if a.status == "booked"]
+    assert booked
+    await sign_in(user, ADMIN_LOGIN[0], demo_db)
+    await user.open(f"/admin/patients/{patient.id}")
+    for dto in upcoming:
+        await user.should_see(marker=f"upcoming-{dto.id}")
+    first = booked[0]
+    user.find(marker=f"cancel-{first.id}").click()
+    await dialog_open(user)
+    user.find(kind=ui.select).elements.pop().set_value("prov")
+    user.find(kind=ui.input, content="Note for the patient").type("Duplicate booking")
+    user.find(kind=ui.button, content="Cancel appointment").click()
+    await eventually(lambda: queries.appointment(first.id).status == "cancelled")
+    await eventually(lambda: not any(f"upcoming-{first.id}" in e._markers for e in found(user, ui.card)))
+    assert "Duplicate booking" in queries.appointment(first.id).cancel_reason
