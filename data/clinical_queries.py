@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from data.queries import describe_dosage
 from data.tables import AppointmentRow, DiagnosisRow, DoctorRow, EncounterRow, PatientRow, PrescriptionRow
-from domain.clinical import ICD10CM_SYSTEM, RXNORM_SYSTEM, NoteStatus, frequency_words
+from domain.clinical import ICD10CM_SYSTEM, RXNORM_SYSTEM, NoteStatus, dose_text, frequency_words
 from domain.model import ensure_aware, fold_text
 
 PAGE_SIZE = 20
@@ -120,7 +120,7 @@ def _dosage(p: PrescriptionRow) -> str:
     """In words: written here from the structured fields, imported ones from FHIR's dosage."""
     if not p.frequency_code:
         return describe_dosage(p)
-    parts = [f"{(p.dose or 0):g} {p.dose_unit}", p.route, frequency_words(p.frequency_code)]
+    parts = [f"{dose_text(p.dose or 0)} {p.dose_unit}", p.route, frequency_words(p.frequency_code)]
     if p.duration_days:
         parts.append(f"for {p.duration_days} day" + ("" if p.duration_days == 1 else "s"))
     if p.quantity:

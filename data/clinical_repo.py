@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from data.tables import AppointmentRow, DiagnosisRow, EncounterRevisionRow, EncounterRow, PrescriptionRow
 from domain.clinical import (
+    CARE_RELATIONSHIP_STATUSES,
     FREQUENCY_BY_CODE,
     ICD10CM_SYSTEM,
     Diagnosis,
@@ -23,7 +24,7 @@ from domain.clinical import (
     VisitRevision,
 )
 from domain.errors import Conflict
-from domain.model import AppointmentStatus, ensure_aware
+from domain.model import ensure_aware
 
 
 def content_to_json(content: VisitContent) -> dict[str, Any]:
@@ -271,12 +272,14 @@ class ClinicalRepo:
             raise Conflict("This record was changed elsewhere in the meantime. Please reload the page.") from None
 
     def has_relationship(self, doctor_id: int, patient_id: int) -> bool:
+        """An appointment that was or is meant to take place (domain.clinical.CARE_RELATIONSHIP_STATUSES: not
+        cancelled, not entered in error), or an encounter (imported ones too)."""
         appointment = self.s.exec(
             select(AppointmentRow.id)
             .where(
                 AppointmentRow.doctor_id == doctor_id,
                 AppointmentRow.patient_id == patient_id,
-                AppointmentRow.status != AppointmentStatus.ENTERED_IN_ERROR.value,
+                col(AppointmentRow.status).in_(sorted(s.value for s in CARE_RELATIONSHIP_STATUSES)),
             )
             .limit(1)
         ).first()

@@ -4,12 +4,15 @@ rules for writing, signing and amending it. Standard library only."""
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from domain.errors import NotAllowed, ValidationError
-from domain.model import BIDI_CONTROLS, free_text
+from domain.model import BIDI_CONTROLS, AppointmentStatus, free_text
 
 ICD10CM_SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
 RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -23,7 +26,25 @@ MAX_PRESCRIPTIONS = 30
 MAX_DURATION_DAYS = 365
 MAX_REFILLS = 12
 MAX_QUANTITY = 10_000
-MAX_DOSE = 100_000.0
+#: the smallest dose a prescription may give, in any unit (1 mcg of mg, 1 µL of mL, ...); doses have at most
+#: three decimals, so what is printed is what was typed
+MIN_DOSE = Decimal("0.001")
+DOSE_DECIMALS = 3
+
+
+#: appointments that give their doctor a care relationship with the patient (and so read access to the
+#: record): every visit that was or is meant to take place. A cancelled booking (even one cancelled at once),
+#: one entered in error, or a waiting-list wish gives none; an encounter of the doctor with the patient does.
+CARE_RELATIONSHIP_STATUSES: frozenset[AppointmentStatus] = frozenset(
+    {
+        AppointmentStatus.PENDING,
+        AppointmentStatus.BOOKED,
+        AppointmentStatus.ARRIVED,
+        AppointmentStatus.CHECKED_IN,
+        AppointmentStatus.FULFILLED,
+        AppointmentStatus.NOSHOW,
+    }
+)
 
 
 class NoteStatus(StrEnum):
@@ -52,6 +73,24 @@ DOSE_UNITS: tuple[str, ...] = (
     "application(s)",
     "suppository(ies)",
 )
+#: the largest single dose per unit: far above any usual dose (a typo of a few zeros is caught, real
+#: high-dose regimens such as 24 million IU of penicillin G a day or 100 g of immunoglobulin still pass)
+MAX_DOSE_BY_UNIT: dict[str, Decimal] = {
+    "mg": Decimal(100_000),
+    "g": Decimal(1000),
+    "mcg": Decimal(1_000_000),
+    "mL": Decimal(5000),
+    "IU": Decimal(30_000_000),
+    "unit(s)": Decimal(30_000_000),
+    "tablet(s)": Decimal(100),
+    "capsule(s)": Decimal(100),
+    "drop(s)": Decimal(100),
+    "puff(s)": Decimal(50),
+    "patch(es)": Decimal(10),
+    "sachet(s)": Decimal(20),
+    "application(s)": Decimal(20),
+    "suppository(ies)": Decimal(5),
+}
 QUANTITY_UNITS: tuple[str, ...] = (
     "tablet(s)",
     "capsule(s)",
@@ -118,6 +157,14 @@ def frequency_words(code: str) -> str:
     return found.words if found else code
 
 
+def dose_text(value: float | None) -> str:
+    """A dose as a pharmacist reads it: plain decimals, never an exponent ("2400000", "0.125", "1.5")."""
+    if value is None or not math.isfinite(value):
+        return ""
+    text = f"{value:.{DOSE_DECIMALS}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
 @dataclass(frozen=True)
 class VisitNote:
     chief_complaint: str = ""
@@ -166,7 +213,7 @@ class PrescriptionItem:
 
     def lines(self) -> list[tuple[str, str]]:
         """The item in full words, label by label (screen and print)."""
-        dose = f"{self.dose:g} {self.dose_unit}"
+        dose = f"{dose_text(self.dose)} {self.dose_unit}"
         rows = [
             ("Drug", self.drug_name + (f" (RxNorm {self.drug_code})" if self.drug_code else " (uncoded)")),
             ("Dose", dose),
@@ -183,7 +230,7 @@ class PrescriptionItem:
         return rows
 
     def summary(self) -> str:
-        words = f"{self.dose:g} {self.dose_unit}, {self.route}, {frequency_words(self.frequency)}"
+        words = f"{dose_text(self.dose)} {self.dose_unit}, {self.route}, {frequency_words(self.frequency)}"
         words += f", for {self.duration_days} day" + ("" if self.duration_days == 1 else "s")
         if self.as_needed:
             words += f", as needed for {self.as_needed_reason}"
@@ -263,7 +310,7 @@ class Visit:
         self._check_writer(doctor_id)
         if not self.signed:
             raise ValidationError("This visit is not signed yet: save or sign it instead of amending it.")
-        why = free_text(reason, REASON_MAX)
+        why = _limited(reason, "Amendment reason", REASON_MAX)
         if not any(ch.isalnum() for ch in why):
             raise ValidationError("Amendment reason is required: say why the signed record changes.")
         if content == self.content:
@@ -297,12 +344,32 @@ class PrescriptionInput:
     instructions: str = ""
 
 
-def _clean(raw: str | None, max_len: int) -> str:
-    return free_text(raw, max_len)
+#: a number as typed: ASCII digits with at most one decimal point or comma ("2.5", "2,5", "500"); no
+#: exponents, digit group separators ("1_000", "1 000", "1,000.5") or other scripts' digits
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
+_NUMBER_HINT = "digits with at most one decimal point or comma, for example 2.5 or 2,5"
+_NUMBER_TEXT_MAX = 30
 
 
-def _one_line(raw: str | None, what: str, max_len: int) -> str:
-    text = " ".join(free_text(raw, max_len * 2).split())
+def _text(raw: object, what: str) -> str:
+    """A text field as the form sent it: text or nothing, never a number, list or the like."""
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise ValidationError(f"{what} must be text.")
+    return raw
+
+
+def _limited(raw: object, what: str, max_len: int) -> str:
+    """Free text with its line breaks, refused (not cut) when longer than `max_len`."""
+    text = free_text(_text(raw, what), max_len * 2 + 1)
+    if len(text) > max_len:
+        raise ValidationError(f"{what} is too long ({len(text)} characters; at most {max_len}).")
+    return text
+
+
+def _one_line(raw: object, what: str, max_len: int) -> str:
+    text = " ".join(free_text(_text(raw, what), max_len * 2 + 1).split())
     if any(ch in BIDI_CONTROLS for ch in text):
         raise ValidationError(f"{what} contains control characters; please type it again.")
     if len(text) > max_len:
@@ -310,27 +377,54 @@ def _one_line(raw: str | None, what: str, max_len: int) -> str:
     return text
 
 
-def _number(raw: float | int | str | None, what: str) -> float:
-    if isinstance(raw, bool):
-        raise ValidationError(f"{what} must be a number.")
+def _choice(raw: object, what: str, choices: Container[str]) -> str:
+    """One of a fixed list (a select's value): anything else, of whatever type, is not chosen."""
+    if not isinstance(raw, str) or raw not in choices:
+        raise ValidationError(f"{what}.")
+    return raw
+
+
+def _number(raw: object, what: str) -> Decimal:
+    """A number from the form: an int, a finite float, or text in plain decimal notation. Exact (a Decimal),
+    so that a huge value is compared with its limits instead of overflowing."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise ValidationError(f"{what} is required.")
-    try:
-        value = float(str(raw).strip().replace(",", ".")) if isinstance(raw, str) else float(raw)
-    except ValueError:
-        raise ValidationError(f"{what} must be a number, not “{str(raw)[:20]}”.") from None
-    if not math.isfinite(value):
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
         raise ValidationError(f"{what} must be a number.")
-    return value
+    if isinstance(raw, int):
+        return Decimal(raw)
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise ValidationError(f"{what} must be a number.")
+        return Decimal(repr(raw))  # 2.5 stays 2.5, not its binary expansion
+    text = raw.strip()
+    if len(text) > _NUMBER_TEXT_MAX or not _PLAIN_NUMBER.fullmatch(text):
+        shown = text if len(text) <= 20 else text[:20] + "…"
+        raise ValidationError(f"{what} must be a plain number ({_NUMBER_HINT}), not “{shown}”.")
+    return Decimal(text.replace(",", "."))
 
 
-def _whole(raw: float | int | str | None, what: str, low: int, high: int) -> int:
+def _whole(raw: object, what: str, low: int, high: int) -> int:
     value = _number(raw, what)
-    if value != int(value):
+    if value != value.to_integral_value():
         raise ValidationError(f"{what} must be a whole number.")
     if not low <= value <= high:
         raise ValidationError(f"{what} must be between {low} and {high}.")
     return int(value)
+
+
+def _dose(raw: object, label: str, unit: str) -> float:
+    value = _number(raw, f"{label}: dose")
+    if value <= 0:
+        raise ValidationError(f"{label}: dose must be greater than 0.")
+    if value < MIN_DOSE:
+        raise ValidationError(f"{label}: dose is too small (at least {MIN_DOSE} {unit}).")
+    highest = MAX_DOSE_BY_UNIT[unit]
+    if value > highest:
+        raise ValidationError(f"{label}: dose is implausibly large (at most {highest} {unit}).")
+    if value * 10**DOSE_DECIMALS % 1:  # "0.5000" is fine, "0.0015" is not
+        raise ValidationError(f"{label}: dose can have at most {DOSE_DECIMALS} decimals.")
+    return float(value)
 
 
 def validate_prescription(
@@ -338,49 +432,53 @@ def validate_prescription(
 ) -> PrescriptionItem:
     """`position` counts from 1 (the messages name it); `drug_name_of`: the catalogue's names of the codes in
     use (a coded drug is printed under its catalogue name)."""
-    code = (raw.drug_code or "").strip()
-    name = _one_line(raw.drug_name, "drug", DRUG_NAME_MAX)
+    if not isinstance(raw, PrescriptionInput):
+        raise ValidationError(f"Prescription {position} is not a prescription.")
+    code = _text(raw.drug_code, f"Prescription {position}: the drug code").strip()
+    name = _one_line(raw.drug_name, f"Prescription {position}: drug", DRUG_NAME_MAX)
     if code and drug_name_of is not None:
         if code not in drug_name_of:
-            raise ValidationError(f"Prescription {position}: “{code}” is not a drug of the catalogue.")
+            raise ValidationError(f"Prescription {position}: “{code[:20]}” is not a drug of the catalogue.")
         name = drug_name_of[code]
     label = f"Prescription {position}" + (f" ({name[:40]})" if name else "")
     if not any(ch.isalnum() for ch in name):
         raise ValidationError(f"{label}: the drug is required (pick one from the list or type its name).")
-    dose = _number(raw.dose, f"{label}: dose")
-    if dose <= 0:
-        raise ValidationError(f"{label}: dose must be greater than 0.")
-    if dose > MAX_DOSE:
-        raise ValidationError(f"{label}: dose is implausibly large (at most {MAX_DOSE:g}).")
-    if raw.dose_unit not in DOSE_UNITS:
-        raise ValidationError(f"{label}: please choose the dose unit.")
-    if raw.route not in ROUTES:
-        raise ValidationError(f"{label}: please choose the route.")
-    if raw.frequency not in FREQUENCY_BY_CODE:
-        raise ValidationError(f"{label}: please choose how often it is taken (frequency).")
+    unit = _choice(raw.dose_unit, f"{label}: please choose the dose unit", DOSE_UNITS)
+    dose = _dose(raw.dose, label, unit)
+    route = _choice(raw.route, f"{label}: please choose the route", ROUTES)
+    frequency = _choice(raw.frequency, f"{label}: please choose how often it is taken (frequency)", FREQUENCY_BY_CODE)
     duration = _whole(raw.duration_days, f"{label}: duration (days)", 1, MAX_DURATION_DAYS)
     quantity = _whole(raw.quantity, f"{label}: quantity", 1, MAX_QUANTITY)
-    if raw.quantity_unit not in QUANTITY_UNITS:
-        raise ValidationError(f"{label}: please choose the unit of the quantity.")
-    refills = _whole(raw.refills if raw.refills not in (None, "") else 0, f"{label}: refills", 0, MAX_REFILLS)
-    reason = _one_line(raw.as_needed_reason, f"{label}: as-needed reason", REASON_MAX) if raw.as_needed else ""
-    if raw.as_needed and not any(ch.isalnum() for ch in reason):
+    quantity_unit = _choice(raw.quantity_unit, f"{label}: please choose the unit of the quantity", QUANTITY_UNITS)
+    refills = _whole(
+        0 if raw.refills is None or raw.refills == "" else raw.refills, f"{label}: refills", 0, MAX_REFILLS
+    )
+    if raw.as_needed is not None and not isinstance(raw.as_needed, bool):
+        raise ValidationError(f"{label}: “only as needed” must be ticked or not.")
+    as_needed = bool(raw.as_needed)
+    reason = _one_line(raw.as_needed_reason, f"{label}: as-needed reason", REASON_MAX) if as_needed else ""
+    if as_needed and not any(ch.isalnum() for ch in reason):
         raise ValidationError(f"{label}: as needed — please give the reason (for example “pain” or “nausea”).")
     return PrescriptionItem(
         drug_name=name,
         drug_code=code,
         dose=dose,
-        dose_unit=raw.dose_unit,
-        route=raw.route,
-        frequency=raw.frequency,
+        dose_unit=unit,
+        route=route,
+        frequency=frequency,
         duration_days=duration,
         quantity=quantity,
-        quantity_unit=raw.quantity_unit,
+        quantity_unit=quantity_unit,
         refills=refills,
-        as_needed=bool(raw.as_needed),
+        as_needed=as_needed,
         as_needed_reason=reason,
-        instructions=_clean(raw.instructions, INSTRUCTIONS_MAX),
+        instructions=_limited(raw.instructions, f"{label}: instructions", INSTRUCTIONS_MAX),
     )
+
+
+def diagnosis_code(raw: object, position: int) -> str:
+    """A diagnosis code as the form sent it, in the catalogue's spelling (upper case, no spaces around)."""
+    return _text(raw, f"Diagnosis {position}: the code").strip().upper()
 
 
 def validate_content(
@@ -395,16 +493,19 @@ def validate_content(
     """The whole record or nothing: the first problem raises with a message naming the field and item.
     `diagnosis_name_of`: the catalogue's description of each billable ICD-10-CM code asked for (codes missing
     from it are not billable codes)."""
-    for what, raw in (("Chief complaint", chief_complaint), ("Findings", findings), ("Plan", plan)):
-        if len((raw or "").strip()) > NOTE_MAX:
-            raise ValidationError(f"{what} is too long (at most {NOTE_MAX} characters).")
     # free text: line breaks are kept
-    note = VisitNote(_clean(chief_complaint, NOTE_MAX), _clean(findings, NOTE_MAX), _clean(plan, NOTE_MAX))
+    note = VisitNote(
+        _limited(chief_complaint, "Chief complaint", NOTE_MAX),
+        _limited(findings, "Findings", NOTE_MAX),
+        _limited(plan, "Plan", NOTE_MAX),
+    )
+    if not isinstance(diagnosis_codes, (list, tuple)) or not isinstance(prescriptions, (list, tuple)):
+        raise ValidationError("The diagnoses and prescriptions must be lists.")
     if len(diagnosis_codes) > MAX_DIAGNOSES:
         raise ValidationError(f"At most {MAX_DIAGNOSES} diagnoses per visit.")
     diagnoses: list[Diagnosis] = []
     for position, raw_code in enumerate(diagnosis_codes, start=1):
-        code = (raw_code or "").strip().upper()
+        code = diagnosis_code(raw_code, position)
         if code not in diagnosis_name_of:
             raise ValidationError(
                 f"Diagnosis {position}: “{code[:20]}” is not a billable ICD-10-CM code; pick one from the list."

@@ -12,6 +12,7 @@ from domain.clinical import (
     PrescriptionSheet,
     Visit,
     VisitContent,
+    diagnosis_code,
     validate_content,
 )
 from domain.errors import NotAllowed, NotFound, ValidationError
@@ -24,6 +25,7 @@ NO_RECORD_STATUSES = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.E
 REFUSED = "You have no care relationship with this patient, so their record stays closed. This attempt was logged."
 EARLIER_RECORD = "This visit was recorded before (imported or from earlier records); it is kept as it was."
 ADMIN_REFUSED = "Administrators do not read clinical records. This attempt was logged."
+NOT_THE_WRITER = "Only the visit's own doctor may write its record. This attempt was logged."
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,9 @@ class ClinicalServices:
             raise self._refuse(uow, actor, patient_id, what)
 
     def open_record(self, actor: Actor, patient_id: int, what: str = "timeline") -> Patient:
-        """Open a patient's record (the timeline): the patient themself, or a doctor who has or had an
-        appointment with them. Writes `record.view`; any other attempt writes `record.refused`."""
+        """Open a patient's record (the timeline): the patient themself, or a doctor with a care relationship
+        (an appointment not cancelled nor entered in error, or an encounter). Writes `record.view`; any other
+        attempt writes `record.refused`."""
         with self.uow() as uow:
             self._check_reader(uow, actor, patient_id, what)
             patient = uow.patients.get(patient_id)
@@ -144,14 +147,17 @@ class ClinicalServices:
             appointment = self._appointment(uow, appointment_id)
             assert appointment.id is not None
             if actor.role != Role.DOCTOR or actor.doctor_id != appointment.doctor_id:
-                if actor.role == Role.DOCTOR and actor.doctor_id is not None:
-                    if not uow.clinical.has_relationship(actor.doctor_id, appointment.patient_id):
-                        raise self._refuse(uow, actor, appointment.patient_id, f"write visit {appointment.id}")
-                elif actor.role == Role.ADMIN:
-                    raise self._refuse(
-                        uow, actor, appointment.patient_id, f"write visit {appointment.id}", ADMIN_REFUSED
-                    )
-                raise NotAllowed("Only the visit's own doctor may write its record.")
+                # every refused write is on record, whoever tried (committed before the call fails)
+                verb = {"visit.sign": "sign", "visit.amend": "amend"}.get(action, "write")
+                message = NOT_THE_WRITER
+                if actor.role == Role.ADMIN:
+                    message = ADMIN_REFUSED
+                elif actor.role == Role.DOCTOR and (
+                    actor.doctor_id is None
+                    or not uow.clinical.has_relationship(actor.doctor_id, appointment.patient_id)
+                ):
+                    message = REFUSED
+                raise self._refuse(uow, actor, appointment.patient_id, f"{verb} visit {appointment.id}", message)
             content = self._validate(form)
             visit = uow.clinical.visit_for_appointment(appointment.id, for_update=True)
             if visit is None:
@@ -183,13 +189,20 @@ class ClinicalServices:
             return visit
 
     def _validate(self, form: VisitForm) -> VisitContent:
-        codes = [(c or "").strip().upper() for c in form.diagnosis_codes]
-        drugs = [(p.drug_code or "").strip() for p in form.prescriptions if (p.drug_code or "").strip()]
+        # only what looks like codes is looked up; validate_content refuses anything else, naming the field
+        raw_codes = form.diagnosis_codes if isinstance(form.diagnosis_codes, (list, tuple)) else []
+        raw_items = form.prescriptions if isinstance(form.prescriptions, (list, tuple)) else []
+        codes = [diagnosis_code(c, i) for i, c in enumerate(raw_codes, start=1) if isinstance(c, str)]
+        drugs = [
+            p.drug_code.strip()
+            for p in raw_items
+            if isinstance(p, PrescriptionInput) and isinstance(p.drug_code, str) and p.drug_code.strip()
+        ]
         return validate_content(
             form.chief_complaint,
             form.findings,
             form.plan,
-            codes,
+            form.diagnosis_codes,
             form.prescriptions,
             self.catalogue.diagnosis_names(codes),
             self.catalogue.drug_names(drugs),

@@ -150,8 +150,9 @@ class ClinicalRepo(Protocol):
         ...
 
     def has_relationship(self, doctor_id: int, patient_id: int) -> bool:
-        """The doctor has or had an appointment with the patient (any status but entered-in-error), or an
-        encounter of the patient (imported ones too) is the doctor's."""
+        """The doctor has or had an appointment with the patient that is not cancelled nor entered in error
+        (domain.clinical.CARE_RELATIONSHIP_STATUSES), or an encounter of the patient (imported ones too) is the
+        doctor's."""
         ...
 
 

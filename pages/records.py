@@ -19,7 +19,7 @@ from components.frame import fmt_day, fmt_when, frame, guard, notify_error, noti
 from components.io import io
 from data.catalog import CodeEntry
 from data.clinical_queries import PAGE_SIZE, DiagnosisItem, PrescriptionLine, TimelineVisit
-from data.prescription_pdf import file_name, render
+from data.prescription_pdf import describe, file_name, render
 from domain.clinical import (
     DOSE_UNITS,
     FREQUENCIES,
@@ -434,9 +434,28 @@ async def download_prescription(ctx: AppContext, actor: Actor, visit_id: int | N
     except DomainError as error:
         notify_error(error.message, client)
         return
-    pdf = await io(render, sheet, ctx.settings.hospital_name, ctx.tz, ctx.services.clock.now())
+    printed = await io(render, sheet, ctx.settings.hospital_name, ctx.tz, ctx.services.clock.now())
     with client:
-        ui.download.content(pdf, file_name(sheet), "application/pdf")
+        ui.download.content(printed.pdf, file_name(sheet), "application/pdf")
+        if printed.unprintable:
+            ui.notify(
+                unprintable_warning(printed.unprintable),
+                type="warning",
+                position="bottom",
+                multi_line=True,
+                timeout=0,
+                close_button="OK",
+            )
+
+
+def unprintable_warning(chars: tuple[str, ...]) -> str:
+    """What the user is told when the PDF could not draw some characters (they show as “�” on it)."""
+    shown = describe(chars[:8]) + (f" and {len(chars) - 8} more" if len(chars) > 8 else "")
+    return (
+        f"Some characters could not be printed with the fonts on this server: {shown}. They show as “�” on "
+        "the prescription; check the names on it before handing it out, and ask IT to install fonts-noto-cjk "
+        "(and fonts-noto-core for other scripts)."
+    )
 
 
 # ---- the timeline ----------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from data.security import InviteTokens
 from domain import ports
 from domain.bus import MessageBus
-from domain.clinical import Visit
+from domain.clinical import CARE_RELATIONSHIP_STATUSES, Visit
 from domain.errors import Conflict, SlotTaken
 from domain.events import DomainEvent
 from domain.model import (
@@ -380,9 +380,14 @@ class FakeClinicalRepo:
         self.t.visits[visit.id] = copy.deepcopy(visit)
 
     def has_relationship(self, doctor_id: int, patient_id: int) -> bool:
-        return (doctor_id, patient_id) in self.t.imported_encounters or any(
-            a.doctor_id == doctor_id and a.patient_id == patient_id and a.status != AppointmentStatus.ENTERED_IN_ERROR
-            for a in self.t.appointments.values()
+        """As data.clinical_repo: an appointment not cancelled nor entered in error, or an encounter."""
+        return (
+            (doctor_id, patient_id) in self.t.imported_encounters
+            or any(v.doctor_id == doctor_id and v.patient_id == patient_id for v in self.t.visits.values())
+            or any(
+                a.doctor_id == doctor_id and a.patient_id == patient_id and a.status in CARE_RELATIONSHIP_STATUSES
+                for a in self.t.appointments.values()
+            )
         )
 
 

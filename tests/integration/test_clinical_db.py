@@ -157,24 +157,62 @@ def test_a_refusal_is_committed_and_admins_read_nothing(clinical, engine, world)
     assert count(engine, "SELECT COUNT(*) FROM audit_event WHERE action = 'record.view'") == 1
 
 
-def test_entered_in_error_gives_no_relationship_but_any_other_status_does(engine, world) -> None:
-    lind = world["lind"].doctor_id
-    with SqlUnitOfWorkFactory(engine)() as uow:
-        start = NOW + timedelta(days=5)
-        uow.appointments.add(
-            Appointment(
-                lind, world["patient_id"], start, start + timedelta(minutes=15), AppointmentStatus.ENTERED_IN_ERROR
+def test_a_cancelled_or_erroneous_booking_gives_no_relationship_a_visit_that_took_place_does(
+    clinical, engine, world
+) -> None:
+    lind = world["lind"]
+    doctor_id = lind.doctor_id or 0
+
+    def book(days: int, status: AppointmentStatus) -> None:
+        with SqlUnitOfWorkFactory(engine)() as uow:
+            start = NOW - timedelta(days=days)
+            uow.appointments.add(
+                Appointment(doctor_id, world["patient_id"], start, start + timedelta(minutes=15), status)
             )
-        )
-        uow.commit()
-        assert not uow.clinical.has_relationship(lind, world["patient_id"])
+            uow.commit()
+
+    def related() -> bool:
+        with SqlUnitOfWorkFactory(engine)(readonly=True) as uow:
+            return uow.clinical.has_relationship(doctor_id, world["patient_id"])
+
+    for days, status in enumerate(
+        (AppointmentStatus.CANCELLED, AppointmentStatus.ENTERED_IN_ERROR, AppointmentStatus.WAITLIST), start=10
+    ):
+        book(days, status)
+        assert not related(), status
+    with pytest.raises(NotAllowed, match="no care relationship"):
+        clinical.open_record(lind, world["patient_id"])
+    with pytest.raises(NotAllowed, match="no care relationship"):
+        clinical.save_draft(lind, world["appointments"][0], FORM, 0)
+    refused = "SELECT COUNT(*) FROM audit_event WHERE action = 'record.refused' AND actor_account_id = :a"
+    assert count(engine, refused, a=lind.account_id) == 2
+    book(5, AppointmentStatus.FULFILLED)
+    assert related()
+    assert clinical.open_record(lind, world["patient_id"]).name == "Zoë Müller"
+    # the patient's other doctor may read but never write Weber's visit; the refusal is on record
+    with pytest.raises(NotAllowed, match="Only the visit's own doctor"):
+        clinical.sign(lind, world["appointments"][0], FORM, 0)
+    assert count(engine, refused, a=lind.account_id) == 3
+    assert count(engine, "SELECT COUNT(*) FROM encounter") == 0
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        AppointmentStatus.PENDING,
+        AppointmentStatus.BOOKED,
+        AppointmentStatus.ARRIVED,
+        AppointmentStatus.CHECKED_IN,
+        AppointmentStatus.NOSHOW,
+    ],
+)
+def test_every_status_of_a_visit_meant_to_take_place_gives_a_relationship(engine, world, status) -> None:
+    doctor_id = world["lind"].doctor_id or 0
     with SqlUnitOfWorkFactory(engine)() as uow:
         start = NOW + timedelta(days=6)
-        uow.appointments.add(
-            Appointment(lind, world["patient_id"], start, start + timedelta(minutes=15), AppointmentStatus.NOSHOW)
-        )
+        uow.appointments.add(Appointment(doctor_id, world["patient_id"], start, start + timedelta(minutes=15), status))
         uow.commit()
-        assert uow.clinical.has_relationship(lind, world["patient_id"])
+        assert uow.clinical.has_relationship(doctor_id, world["patient_id"])
 
 
 def test_timeline_pages_hide_drafts_from_the_patient_and_split_active_and_past(clinical, engine, clock, world) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from nicegui import ui
 from nicegui.testing import User
@@ -14,6 +15,11 @@ from sqlalchemy import text
 
 from data.db import make_engine
 from data.seed import DOCTORS, PATIENTS
+from data.uow import SqlUnitOfWorkFactory
+from domain.clinical import PrescriptionInput
+from domain.clinical_services import ClinicalServices, VisitForm
+from domain.model import Actor, Role
+from domain.services import SystemClock
 from tests.ui.conftest import PATIENT_LOGIN, sign_in
 from tests.ui.test_booking_live import dialog_open, eventually, notified
 
@@ -176,3 +182,64 @@ async def test_the_doctor_pages_through_a_patients_record_and_finds_their_patien
     await user.should_see("Essential hypertension")  # the demo history, without SNOMED's "(disorder)"
     await user.should_not_see("Essential hypertension (disorder)")
     await user.should_see("SNOMED 59621000")
+
+
+class NoCodes:
+    """No diagnoses or coded drugs are used by the record written below."""
+
+    def diagnosis_names(self, codes: Any) -> dict[str, str]:
+        return {}
+
+    def drug_names(self, codes: Any) -> dict[str, str]:
+        return {}
+
+
+def sign_uncoded_prescription(demo_db: str, appointment_id: int) -> int:
+    """Dr. Okafor signs a visit with one uncoded prescription (through the service, as the form would)."""
+    engine = make_engine(demo_db)
+    try:
+        with engine.connect() as conn:
+            account_id, doctor_id = conn.execute(
+                text("SELECT account_id, id FROM doctor WHERE name = :n"), {"n": DOCTORS[0][0]}
+            ).one()
+        doctor = Actor(int(account_id), Role.DOCTOR, doctor_id=int(doctor_id), name=DOCTORS[0][0])
+        tz = ZoneInfo("Europe/Berlin")
+        clinical = ClinicalServices(SqlUnitOfWorkFactory(engine), SystemClock(tz), tz, NoCodes())
+        rx = PrescriptionInput(
+            drug_name="Salbutamol inhaler",
+            dose="2",
+            dose_unit="puff(s)",
+            route="inhaled",
+            frequency="4/d",
+            duration_days=5,
+            quantity=1,
+            quantity_unit="inhaler(s)",
+        )
+        visit = clinical.sign(doctor, appointment_id, VisitForm("Wheezing", "", "", [], [rx]), 0)
+        assert visit.id is not None
+        return visit.id
+    finally:
+        engine.dispose()
+
+
+async def test_the_patient_is_told_which_characters_of_the_prescription_could_not_be_printed(
+    user: User, demo_db: str
+) -> None:
+    appointment_id, patient_id = maria_with_okafor(demo_db)
+    visit_id = sign_uncoded_prescription(demo_db, appointment_id)
+    engine = make_engine(demo_db)
+    try:
+        with engine.begin() as conn:  # a name in a script no font of this server has (a private-use character)
+            conn.execute(
+                text("UPDATE patient SET name = :n WHERE id = :p"), {"n": "Maria \ue000 Schmidt", "p": patient_id}
+            )
+    finally:
+        engine.dispose()
+    await sign_in(user, PATIENT_LOGIN[0], demo_db)
+    await user.open("/patient/history")
+    await user.should_see("Salbutamol inhaler")
+    user.find(marker=f"print-{visit_id}").click()
+    response = await user.download.next(timeout=10)  # the prescription is still given
+    assert "Salbutamol inhaler" in PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
+    await notified(user, "Some characters could not be printed with the fonts on this server: \ue000 (U+E000)")
+    await notified(user, "ask IT to install fonts-noto-cjk")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
@@ -109,7 +110,7 @@ def audit(store: FakeStore, action: str) -> list:
     [
         ({"dose": "0"}, "Prescription 2 (Ibuprofen 200 MG Oral Tablet): dose must be greater than 0."),
         ({"dose": "-1"}, "dose must be greater than 0"),
-        ({"dose": "lots"}, "dose must be a number"),
+        ({"dose": "lots"}, "dose must be a plain number"),
         ({"dose": ""}, "dose is required"),
         ({"duration_days": 0}, "duration (days) must be between 1 and 365"),
         ({"duration_days": 400}, "duration (days) must be between 1 and 365"),
@@ -133,6 +134,92 @@ def test_a_bad_prescription_item_is_refused_naming_item_and_field_and_nothing_is
     assert message in refused.value.message
     assert store.tables.visits == {}  # the good note and the good first item were not stored either
     assert audit(store, "visit.save") == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"dose": 10**400}, "dose is implausibly large (at most 100000 mg)"),
+        ({"dose": "9" * 400}, "dose must be a plain number"),
+        ({"dose": 1e300}, "dose is implausibly large"),
+        ({"dose": float("nan")}, "dose must be a number"),
+        ({"dose": [400]}, "dose must be a number"),
+        ({"dose": {"value": 400}}, "dose must be a number"),
+        ({"dose": True}, "dose must be a number"),
+        ({"dose": "1_000"}, "dose must be a plain number (digits with at most one decimal point or comma"),
+        ({"dose": "1,000.5"}, "dose must be a plain number"),
+        ({"dose": "4e2"}, "dose must be a plain number"),
+        ({"dose": "٤٠٠"}, "dose must be a plain number"),  # Arabic-Indic digits
+        ({"dose": "４００"}, "dose must be a plain number"),  # full-width digits
+        ({"dose": "0.0001"}, "dose is too small (at least 0.001 mg)"),
+        ({"dose": "0.0015"}, "dose can have at most 3 decimals"),
+        ({"dose": "150", "dose_unit": "tablet(s)"}, "dose is implausibly large (at most 100 tablet(s))"),
+        ({"duration_days": 10**400}, "duration (days) must be between 1 and 365"),
+        ({"duration_days": [7]}, "duration (days) must be a number"),
+        ({"quantity": {"n": 3}}, "quantity must be a number"),
+        ({"quantity": "1_5"}, "quantity must be a plain number"),
+        ({"refills": True}, "refills must be a number"),
+        ({"refills": -(10**400)}, "refills must be between 0 and 12"),
+        ({"dose_unit": ["mg"]}, "please choose the dose unit"),
+        ({"frequency": ["3/d"]}, "please choose how often"),
+        ({"route": {"oral": 1}}, "please choose the route"),
+        ({"quantity_unit": 3}, "please choose the unit of the quantity"),
+        ({"as_needed": "false"}, "“only as needed” must be ticked or not"),
+        ({"as_needed_reason": "pain " * 70}, "as-needed reason is too long (at most 300 characters)"),
+        ({"instructions": "x" * 1001}, "instructions is too long (1001 characters; at most 1000)"),
+        ({"drug_code": 310965}, "Prescription 2: the drug code must be text"),
+        ({"drug_name": ["Ibuprofen"], "drug_code": ""}, "Prescription 2: drug must be text"),
+    ],
+)
+def test_a_number_or_choice_of_the_wrong_kind_or_size_is_refused_with_a_message(
+    clinical, store, world, change, message
+) -> None:
+    form = replace(FORM, prescriptions=[AMOXICILLIN, replace(IBUPROFEN, **change)])
+    with pytest.raises(ValidationError) as refused:
+        clinical.save_draft(world["weber"], world["appointment"], form, 0)
+    assert message in refused.value.message
+    assert store.tables.visits == {}
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        (replace(FORM, diagnosis_codes=[1190]), "Diagnosis 1: the code must be text"),  # type: ignore[list-item]
+        (replace(FORM, diagnosis_codes=["E11.9", None]), "Diagnosis 2: “” is not a billable"),  # type: ignore[list-item]
+        (replace(FORM, chief_complaint=12), "Chief complaint must be text"),  # type: ignore[arg-type]
+        (replace(FORM, plan="x" * 10_001), "Plan is too long (10001 characters; at most 10000)"),
+        (replace(FORM, prescriptions=[{"drug_name": "x"}]), "Prescription 1 is not a prescription"),  # type: ignore[list-item]
+        (replace(FORM, diagnosis_codes="E11.9"), "must be lists"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_form_with_the_wrong_kind_of_field_is_refused_not_a_traceback(clinical, store, world, form, message) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        clinical.save_draft(world["weber"], world["appointment"], form, 0)
+    assert store.tables.visits == {}
+
+
+def test_plain_decimals_with_a_point_or_a_comma_are_taken_and_printed_as_typed(clinical, world) -> None:
+    items = [
+        replace(AMOXICILLIN, dose="2,5", dose_unit="mL"),
+        replace(AMOXICILLIN, dose=" 0.1250 ", dose_unit="mg"),
+        replace(IBUPROFEN, drug_code="", drug_name="Benzylpenicillin", dose=2_400_000, dose_unit="IU"),
+        replace(IBUPROFEN, dose="0.001", dose_unit="mg", duration_days="7", quantity=" 15 ", refills="2"),
+    ]
+    visit = clinical.save_draft(world["weber"], world["appointment"], replace(FORM, prescriptions=items), 0)
+    doses = [dict(item.lines())["Dose"] for item in visit.content.prescriptions]
+    assert doses == ["2.5 mL", "0.125 mg", "2400000 IU", "0.001 mg"]
+    last = visit.content.prescriptions[-1]
+    assert (last.duration_days, last.quantity, last.refills) == (7, 15, 2)
+
+
+def test_an_amendment_reason_over_its_length_is_refused_not_cut(clinical, store, world) -> None:
+    signed = clinical.sign(world["weber"], world["appointment"], FORM, 0)
+    changed = replace(FORM, plan="Antibiotics; chest X-ray")
+    with pytest.raises(ValidationError, match=r"Amendment reason is too long \(301 characters; at most 300\)"):
+        clinical.amend(world["weber"], world["appointment"], changed, "r" * 301, signed.version)
+    with pytest.raises(ValidationError, match="Amendment reason must be text"):
+        clinical.amend(world["weber"], world["appointment"], changed, ["typo"], signed.version)  # type: ignore[arg-type]
+    assert audit(store, "visit.amend") == []
 
 
 def test_an_unknown_or_non_billable_diagnosis_code_is_refused(clinical, store, world) -> None:
@@ -224,15 +311,29 @@ def test_a_record_can_be_written_before_the_appointment_is_over_but_not_for_a_ca
 # ---- who may read and write ----------------------------------------------------------------------------------------
 
 
-def test_only_the_visits_own_doctor_may_write_it(clinical, store, world) -> None:
+def test_only_the_visits_own_doctor_may_write_it_and_every_refused_write_is_on_record(clinical, store, world) -> None:
     store.tables.imported_encounters.append((world["lind"].doctor_id, world["anna_id"]))  # Lind knows Anna
-    with pytest.raises(NotAllowed, match="own doctor"):
+    with pytest.raises(NotAllowed, match="Only the visit's own doctor may write its record"):
         clinical.save_draft(world["lind"], world["appointment"], FORM, 0)
+    with pytest.raises(NotAllowed, match="Only the visit's own doctor may write its record"):
+        clinical.sign(world["lind"], world["appointment"], FORM, 0)
     with pytest.raises(NotAllowed, match="Administrators do not read"):
         clinical.save_draft(world["admin"], world["appointment"], FORM, 0)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="Only the visit's own doctor may write its record"):
         clinical.save_draft(world["anna"], world["appointment"], FORM, 0)
+    with pytest.raises(NotAllowed, match="Only the visit's own doctor may write its record"):
+        clinical.amend(world["anna"], world["appointment"], FORM, "my own words", 0)
     assert store.tables.visits == {}
+    refused = audit(store, "record.refused")  # committed although every call raised
+    assert [(e.actor_role, e.detail) for e in refused] == [
+        ("doctor", f"write visit {world['appointment']}"),
+        ("doctor", f"sign visit {world['appointment']}"),
+        ("admin", f"write visit {world['appointment']}"),
+        ("patient", f"write visit {world['appointment']}"),
+        ("patient", f"amend visit {world['appointment']}"),
+    ]
+    assert {e.patient_id for e in refused} == {world["anna_id"]}
+    assert audit(store, "visit.save") == audit(store, "visit.sign") == audit(store, "visit.amend") == []
 
 
 def test_a_doctor_without_a_relationship_is_refused_and_the_refusal_is_on_record(clinical, store, world) -> None:
@@ -247,24 +348,59 @@ def test_a_doctor_without_a_relationship_is_refused_and_the_refusal_is_on_record
     assert audit(store, "record.view") == []
 
 
-def test_any_appointment_but_one_entered_in_error_or_an_imported_encounter_opens_the_record(
-    clinical, store, world
+@pytest.mark.parametrize(
+    "status", [AppointmentStatus.CANCELLED, AppointmentStatus.ENTERED_IN_ERROR, AppointmentStatus.WAITLIST]
+)
+def test_a_cancelled_or_erroneous_booking_gives_no_relationship_and_the_attempt_is_audited(
+    clinical, store, world, status
 ) -> None:
     lind = world["lind"]
-    start = NOW + timedelta(days=3)
+    start = NOW - timedelta(days=3)
     FakeAppointmentRepo(store.tables).add(
-        Appointment(
-            lind.doctor_id, world["anna_id"], start, start + timedelta(minutes=30), AppointmentStatus.ENTERED_IN_ERROR
-        )
+        Appointment(lind.doctor_id, world["anna_id"], start, start + timedelta(minutes=30), status)
     )
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="no care relationship"):
         clinical.open_record(lind, world["anna_id"])
+    with pytest.raises(NotAllowed, match="no care relationship"):
+        clinical.open_visit(lind, world["appointment"])
+    refused = audit(store, "record.refused")
+    assert [(e.actor_account_id, e.patient_id) for e in refused] == [(lind.account_id, world["anna_id"])] * 2
+    assert audit(store, "record.view") == []
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        AppointmentStatus.PENDING,
+        AppointmentStatus.BOOKED,
+        AppointmentStatus.ARRIVED,
+        AppointmentStatus.CHECKED_IN,
+        AppointmentStatus.FULFILLED,
+        AppointmentStatus.NOSHOW,
+    ],
+)
+def test_a_visit_that_took_or_is_to_take_place_opens_the_record_to_its_doctor(clinical, store, world, status) -> None:
+    lind = world["lind"]
+    start = NOW - timedelta(days=3)
     FakeAppointmentRepo(store.tables).add(
-        Appointment(lind.doctor_id, world["anna_id"], start, start + timedelta(minutes=30), AppointmentStatus.CANCELLED)
+        Appointment(lind.doctor_id, world["anna_id"], start, start + timedelta(minutes=30), status)
     )
     assert clinical.open_record(lind, world["anna_id"]).name == "Anna Schmidt"
     (view,) = audit(store, "record.view")
     assert view.patient_id == world["anna_id"] and view.actor_account_id == lind.account_id
+    assert audit(store, "record.refused") == []
+
+
+def test_an_imported_encounter_opens_the_record_although_the_booking_was_cancelled(clinical, store, world) -> None:
+    lind = world["lind"]
+    start = NOW - timedelta(days=30)
+    FakeAppointmentRepo(store.tables).add(
+        Appointment(lind.doctor_id, world["anna_id"], start, start + timedelta(minutes=30), AppointmentStatus.CANCELLED)
+    )
+    with pytest.raises(NotAllowed):
+        clinical.open_record(lind, world["anna_id"])
+    store.tables.imported_encounters.append((lind.doctor_id, world["anna_id"]))
+    assert clinical.open_record(lind, world["anna_id"]).id == world["anna_id"]
 
 
 def test_patients_see_only_their_own_record_and_admins_none(clinical, store, world) -> None:
