@@ -22,6 +22,7 @@ from nicegui import ui
 from components.appointment_card import STATUS_COLORS, STATUS_LABELS, AppointmentRow, StatusHandler
 from components.frame import fmt_time
 from data.queries import AppointmentDTO
+from domain.model import AppointmentStatus
 
 
 @dataclass(frozen=True)
@@ -279,9 +280,9 @@ class ArrivalRow:
         dto: AppointmentDTO,
         tz: ZoneInfo,
         now: Callable[[], datetime],
-        on_arrived: Callable[[AppointmentDTO], Awaitable[None]],
+        on_step: Callable[[AppointmentDTO, AppointmentStatus], Awaitable[None]],
     ) -> None:
-        self.tz, self.now, self.on_arrived = tz, now, on_arrived
+        self.tz, self.now, self.on_step = tz, now, on_step
         self._busy = False
         with ui.card().classes("w-full p-3").mark(f"arrival-{dto.id}") as self.card:
             with ui.row().classes("w-full items-center gap-x-3 gap-y-2"):
@@ -291,8 +292,12 @@ class ArrivalRow:
                     self.doctor = ui.label().classes("text-sm text-slate-600").style("overflow-wrap: anywhere")
                 with ui.row().classes("items-center gap-2 no-wrap ml-auto"):
                     self.badge = ui.badge().classes("shrink-0")
-                    self.button = ui.button("Mark arrived", icon="how_to_reg", on_click=self._arrive)
+                    self.button = ui.button(
+                        "Mark arrived", icon="how_to_reg", on_click=lambda: self._step(AppointmentStatus.ARRIVED)
+                    )
                     self.button.props("unelevated no-caps").mark(f"mark-arrived-{dto.id}")
+                    self.undo = ui.button("Undo", icon="undo", on_click=lambda: self._step(AppointmentStatus.BOOKED))
+                    self.undo.props("flat no-caps").mark(f"undo-arrived-{dto.id}").tooltip("Marked by mistake")
         self.update(dto)
 
     def update(self, dto: AppointmentDTO) -> None:
@@ -306,16 +311,16 @@ class ArrivalRow:
         if dto.status in INACTIVE:
             self.card.classes("opacity-60")
         now = self.now()
-        self.button.visible = (
-            dto.status == "booked" and dto.start.astimezone(self.tz).date() == now.astimezone(self.tz).date()
-        )
+        today = dto.start.astimezone(self.tz).date() == now.astimezone(self.tz).date()
+        self.button.visible = dto.status == "booked" and today
+        self.undo.visible = dto.status == "arrived" and today
 
-    async def _arrive(self) -> None:
+    async def _step(self, status: AppointmentStatus) -> None:
         if self._busy:
             return  # a double tap marks once
         self._busy = True
         try:
-            await self.on_arrived(self.dto)
+            await self.on_step(self.dto, status)
         finally:
             self._busy = False
 

@@ -239,6 +239,7 @@ class Queries:
                     self._fold(DoctorRow.name).like(like, escape="\\"),
                     self._fold(DoctorRow.specialty).like(like, escape="\\"),
                     self._fold(DepartmentRow.name).like(like, escape="\\"),
+                    self._fold(DepartmentRow.description).like(like, escape="\\"),  # "skin" finds Dermatology
                 )
             )
         if department_id is not None:

@@ -63,6 +63,7 @@ ALLOWED_TRANSITIONS: dict[AppointmentStatus, frozenset[AppointmentStatus]] = {
     ),
     AppointmentStatus.ARRIVED: frozenset(
         {
+            AppointmentStatus.BOOKED,  # staff undo an arrival marked by mistake
             AppointmentStatus.CHECKED_IN,
             AppointmentStatus.FULFILLED,
             AppointmentStatus.NOSHOW,

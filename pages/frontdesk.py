@@ -67,7 +67,7 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
             empty.visible = not rows
 
         def make_row(dto: AppointmentDTO) -> ArrivalRow:
-            return ArrivalRow(dto, ctx.tz, ctx.services.clock.now, on_arrived)
+            return ArrivalRow(dto, ctx.tz, ctx.services.clock.now, on_step)
 
         async def load() -> None:
             """Draw the list for the filters (a filter change, "Show more", a reconnect; never a live event)."""
@@ -101,14 +101,17 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
                     ui.timer(4, lambda c=row.card: c.classes(remove="ring-2 ring-amber-400"), once=True)
             show_totals(total, counts)
 
-        async def on_arrived(dto: AppointmentDTO) -> None:
+        async def on_step(dto: AppointmentDTO, status: AppointmentStatus) -> None:
             client = ui.context.client
             try:
-                await io(ctx.services.set_status, actor, dto.id, AppointmentStatus.ARRIVED)
+                await io(ctx.services.set_status, actor, dto.id, status)
             except DomainError as error:
                 notify_error(error.message, client)
                 return
-            notify_ok(f"{dto.patient} has arrived; {dto.doctor} sees it at once.", client)
+            if status == AppointmentStatus.ARRIVED:
+                notify_ok(f"{dto.patient} has arrived; {dto.doctor} sees it at once.", client)
+            else:
+                notify_ok(f"{dto.patient} is no longer marked as arrived.", client)
             await refresh_one(dto.id)
 
         async def on_directory() -> None:

@@ -262,6 +262,12 @@ async def test_admin_marks_arrival_at_the_front_desk_and_the_doctors_queue_chang
     await eventually(lambda: card_badge(user, f"arrival-{appointment_id}") == "arrived")
     assert not shown(user, f"mark-arrived-{appointment_id}")
     await eventually(lambda: count(user, "waiting") >= 1)
+    # marked by mistake: "Undo" puts it back, on the desk and in the doctor's open queue
+    user.find(marker=f"undo-arrived-{appointment_id}").click()
+    await eventually(lambda: card_badge(doctor, f"appointment-{appointment_id}") == "booked")
+    await eventually(lambda: count(doctor, "waiting") == waiting_before)
+    await eventually(lambda: card_badge(user, f"arrival-{appointment_id}") == "booked")
+    assert shown(user, f"mark-arrived-{appointment_id}") and not shown(user, f"undo-arrived-{appointment_id}")
 
 
 async def test_front_desk_lists_today_across_doctors_filters_and_pages(user: User, queries, demo_db: str) -> None:

@@ -496,6 +496,21 @@ def test_a_patient_checks_in_only_on_the_day(svc, store, clock, patients, booked
     svc.set_status(patients[0], booked.id, AppointmentStatus.ARRIVED)
 
 
+def test_an_arrival_marked_by_mistake_is_undone_by_staff_only(svc, store, clock, weber, patients, booked) -> None:
+    admin = store.add_admin()
+    clock.set(mon(8, 30))
+    svc.set_status(admin, booked.id, AppointmentStatus.ARRIVED)  # the wrong Maria at the desk
+    with pytest.raises(NotAllowed):
+        svc.set_status(patients[0], booked.id, AppointmentStatus.BOOKED)  # a patient cannot un-arrive
+    svc.set_status(admin, booked.id, AppointmentStatus.BOOKED)
+    assert store.tables.appointments[booked.id].status == AppointmentStatus.BOOKED
+    assert [a.detail for a in store.tables.audit if a.action == "appointment.status"][-2:] == [
+        "booked -> arrived",
+        "arrived -> booked",
+    ]
+    svc.set_status(patients[0], booked.id, AppointmentStatus.ARRIVED)  # the real one checks in later
+
+
 def test_the_front_desk_marks_an_early_arrival(svc, store, clock, patients, booked) -> None:
     clock.set(mon(7, 30))  # the patient is really here, early: the desk may say so
     svc.set_status(store.add_admin(), booked.id, AppointmentStatus.ARRIVED)
