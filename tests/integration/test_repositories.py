@@ -340,7 +340,7 @@ def test_doctor_search_ignores_case_and_on_sqlite_accents(sqlite_url: str) -> No
 
     engine = make_engine(sqlite_url)
     with SqlUnitOfWorkFactory(engine)() as uow:
-        dept = uow.departments.add(Department(name="Pädiatrie"))
+        dept = uow.departments.add(Department(name="Pädiatrie", description="Kinder und Jugendliche"))
         uow.doctors.add(
             Doctor(account_id=None, name="Dr. Lucía Fernández", specialty="Pediatrics", department_id=dept.id)
         )
@@ -348,6 +348,7 @@ def test_doctor_search_ignores_case_and_on_sqlite_accents(sqlite_url: str) -> No
     queries = Queries(engine)
     for search in ["Fernández", "fernandez", "LUCIA", "pädiatrie", "PADIATRIE", "Dr. Fernandez", "fernandez lucia"]:
         assert [d.name for d in queries.doctors(search=search).items] == ["Dr. Lucía Fernández"], search
+    assert [d.name for d in queries.doctors(search="jugendliche").items] == ["Dr. Lucía Fernández"]  # description
     assert queries.doctors(search="fernandes").total == 0
     assert queries.doctors(search="lucia cardiology").total == 0  # every word must match
     with SqlUnitOfWorkFactory(engine)() as uow:
