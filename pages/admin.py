@@ -179,6 +179,26 @@ async def staff_cancel(ctx: AppContext, actor: Actor, dto: AppointmentDTO) -> bo
     return True
 
 
+def pager(
+    state: dict[str, int], redraw: Callable[[], Awaitable[None]]
+) -> tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
+    """Next page, previous page, and back to the first page (the search changed) of a server-paged list."""
+
+    async def next_page() -> None:
+        state["offset"] += PAGE_SIZE
+        await redraw()
+
+    async def previous_page() -> None:
+        state["offset"] = max(0, state["offset"] - PAGE_SIZE)
+        await redraw()
+
+    async def first_page() -> None:
+        state["offset"] = 0
+        await redraw()
+
+    return next_page, previous_page, first_page
+
+
 def register(ctx: AppContext) -> None:
     accounts = AccountQueries(ctx.queries.engine)
 
@@ -391,17 +411,7 @@ def register(ctx: AppContext) -> None:
                 hint="click a row to open",
             )
 
-        async def next_page() -> None:
-            state["offset"] += PAGE_SIZE
-            await redraw()
-
-        async def previous_page() -> None:
-            state["offset"] = max(0, state["offset"] - PAGE_SIZE)
-            await redraw()
-
-        async def search_changed() -> None:
-            state["offset"] = 0
-            await redraw()
+        next_page, previous_page, search_changed = pager(state, lambda: redraw())  # redraw: defined below
 
         with frame(ctx, actor, "Doctors"):
             with ui.row().classes("w-full items-end gap-3"):
@@ -645,17 +655,7 @@ def register(ctx: AppContext) -> None:
                 hint="click a row to open",
             )
 
-        async def next_page() -> None:
-            state["offset"] += PAGE_SIZE
-            await redraw()
-
-        async def previous_page() -> None:
-            state["offset"] = max(0, state["offset"] - PAGE_SIZE)
-            await redraw()
-
-        async def search_changed() -> None:
-            state["offset"] = 0
-            await redraw()
+        next_page, previous_page, search_changed = pager(state, lambda: redraw())  # redraw: defined below
 
         with frame(ctx, actor, "Patients"):
             with ui.row().classes("w-full items-end gap-3"):
