@@ -71,11 +71,17 @@ class CodePicker:
                     ui.item_label("Nothing matches. Try other words or the code.").classes("text-slate-500")
         self.results.visible = True
 
-    async def _pick(self, entry: CodeEntry) -> None:
-        self._asked += 1
+    def take_typed(self) -> str:
+        """Take what is typed (no result picked): the box and its results are emptied; returns the text."""
+        typed = " ".join((self.input.value or "").split())
+        self._asked += 1  # a search still on its way is dropped
         self.results.clear()
         self.results.visible = False
         self.input.value = ""
+        return typed
+
+    async def _pick(self, entry: CodeEntry) -> None:
+        self.take_typed()
         result = self._on_pick(entry)
         if result is not None:
             await result

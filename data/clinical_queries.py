@@ -5,6 +5,8 @@ Access is checked (and audited) by domain.clinical_services before a page asks h
 from __future__ import annotations
 
 import re
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -138,8 +140,9 @@ class MyPatient:
     id: int
     name: str
     birth_date: date | None
-    last_visit: datetime | None
+    last_visit: datetime | None  # the latest appointment that has begun
     visits: int
+    next_visit: datetime | None = None  # the first one still to come
 
 
 @dataclass(frozen=True)
@@ -153,16 +156,34 @@ def _fold_like(text: str) -> str:
     return "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+#: diagnosis_usage's cache: database url -> (when read, counts)
+USAGE_TTL = 300.0
+_USAGE: dict[str, tuple[float, dict[str, int]]] = {}
+_USAGE_LOCK = threading.Lock()
+
+
 class _DoctorPatients:
     engine: Engine
 
-    def my_patients(self, doctor_id: int, search: str = "", limit: int = PAGE_SIZE, offset: int = 0) -> MyPatientsPage:
-        """The patients the doctor has or had appointments with (not entered in error), last seen first."""
+    def my_patients(
+        self,
+        doctor_id: int,
+        search: str = "",
+        limit: int = PAGE_SIZE,
+        offset: int = 0,
+        now: datetime | None = None,
+    ) -> MyPatientsPage:
+        """The patients the doctor has or had appointments with (not entered in error), latest first, each with
+        their last appointment that has begun and their next one to come (`now`: the current time)."""
         limit, offset = max(1, min(limit, 100)), max(0, offset)
-        last = sa.func.max(AppointmentRow.start_at).label("last")
+        moment = ensure_aware(now or datetime.now(UTC))
+        start = col(AppointmentRow.start_at)
+        latest = sa.func.max(start).label("latest")
+        last = sa.func.max(sa.case((start <= moment, start))).label("last")
+        upcoming = sa.func.min(sa.case((start > moment, start))).label("upcoming")
         visits = sa.func.count(AppointmentRow.id).label("visits")
         query = (
-            sa.select(PatientRow.id, PatientRow.name, PatientRow.birth_date, last, visits)
+            sa.select(PatientRow.id, PatientRow.name, PatientRow.birth_date, last, visits, upcoming, latest)
             .join(AppointmentRow, AppointmentRow.patient_id == PatientRow.id)
             .where(AppointmentRow.doctor_id == doctor_id, AppointmentRow.status != "entered-in-error")
             .group_by(PatientRow.id, PatientRow.name, PatientRow.birth_date)
@@ -175,10 +196,40 @@ class _DoctorPatients:
             query = query.where(name.like(_fold_like(word), escape="\\"))
         with Session(self.engine) as s:
             total = s.exec(sa.select(sa.func.count()).select_from(query.subquery())).one()[0]  # type: ignore[call-overload]
-            rows = s.exec(query.order_by(sa.desc("last"), PatientRow.id).limit(limit).offset(offset)).all()  # type: ignore[call-overload]
+            rows = s.exec(query.order_by(sa.desc("latest"), PatientRow.id).limit(limit).offset(offset)).all()  # type: ignore[call-overload]
         return MyPatientsPage(
-            [MyPatient(r[0], r[1], r[2], ensure_aware(r[3]) if r[3] else None, int(r[4])) for r in rows], int(total)
+            [
+                MyPatient(
+                    r[0],
+                    r[1],
+                    r[2],
+                    ensure_aware(r[3]) if r[3] else None,
+                    int(r[4]),
+                    ensure_aware(r[5]) if r[5] else None,
+                )
+                for r in rows
+            ],
+            int(total),
         )
+
+    def diagnosis_usage(self) -> dict[str, int]:
+        """How often each ICD-10-CM code is recorded in this hospital (ranks the diagnosis search). One grouped
+        count, cached per database for USAGE_TTL seconds: searching stays as fast as without it."""
+        key = str(self.engine.url)
+        with _USAGE_LOCK:
+            cached = _USAGE.get(key)
+            if cached is not None and time.monotonic() - cached[0] < USAGE_TTL:
+                return cached[1]
+        with Session(self.engine) as s:
+            rows = s.exec(
+                sa.select(DiagnosisRow.code, sa.func.count())  # type: ignore[call-overload]
+                .where(DiagnosisRow.system == ICD10CM_SYSTEM, DiagnosisRow.code != "")
+                .group_by(DiagnosisRow.code)
+            ).all()
+        counts = {str(code): int(n) for code, n in rows}
+        with _USAGE_LOCK:
+            _USAGE[key] = (time.monotonic(), counts)
+        return counts
 
 
 class ClinicalQueries(_DoctorPatients):

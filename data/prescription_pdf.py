@@ -60,7 +60,7 @@ class Printed:
 
 
 def file_name(sheet: PrescriptionSheet) -> str:
-    return f"prescription-{sheet.issued.isoformat()}-visit-{sheet.visit_id}.pdf"
+    return f"prescription-{sheet.issued.isoformat()}-{sheet.visit_slug}.pdf"
 
 
 def describe(chars: Iterable[str]) -> str:
@@ -202,7 +202,7 @@ def render(
     pdf.set_title(f"Prescription for {sheet.patient}")
     pdf.set_author(sheet.doctor)
     pdf.set_creator("HealthSync")
-    pdf.footer_text = f"{clean(hospital)} · prescription of visit {sheet.visit_id}"
+    pdf.footer_text = f"{clean(hospital)} · prescription, {sheet.visit_words}"
     pdf.alias_nb_pages()
     pdf.set_auto_page_break(auto=True, margin=20)
     pdf.add_page()

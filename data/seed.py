@@ -230,8 +230,10 @@ def seed_demo(settings: Settings) -> list[tuple[str, str, str]] | None:
                         system="http://snomed.info/sct",
                         code=dx_code,
                         display=diagnosis,
-                        clinical_status="active",
+                        # hypertension is lasting; an acute bronchitis is over after a few weeks
+                        clinical_status="resolved" if diagnosis.startswith("Acute") else "active",
                         onset_at=start,
+                        abated_at=start + timedelta(days=21) if diagnosis.startswith("Acute") else None,
                     )
                 )
                 s.add(

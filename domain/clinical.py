@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Container
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeVar
 
 from domain.errors import NotAllowed, ValidationError
 from domain.model import BIDI_CONTROLS, AppointmentStatus, free_text
@@ -413,52 +414,169 @@ def _whole(raw: object, what: str, low: int, high: int) -> int:
     return int(value)
 
 
-def _dose(raw: object, label: str, unit: str) -> float:
+def _dose(raw: object, label: str, unit: str | None) -> float:
+    """`unit` None: not chosen (or not valid); the dose is still checked, except against the unit's maximum."""
     value = _number(raw, f"{label}: dose")
     if value <= 0:
         raise ValidationError(f"{label}: dose must be greater than 0.")
     if value < MIN_DOSE:
-        raise ValidationError(f"{label}: dose is too small (at least {MIN_DOSE} {unit}).")
-    highest = MAX_DOSE_BY_UNIT[unit]
-    if value > highest:
+        raise ValidationError(f"{label}: dose is too small (at least {MIN_DOSE} {unit or 'of its unit'}).")
+    highest = MAX_DOSE_BY_UNIT.get(unit or "")
+    if highest is not None and value > highest:
         raise ValidationError(f"{label}: dose is implausibly large (at most {highest} {unit}).")
     if value * 10**DOSE_DECIMALS % 1:  # "0.5000" is fine, "0.0015" is not
         raise ValidationError(f"{label}: dose can have at most {DOSE_DECIMALS} decimals.")
     return float(value)
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the form: `item` names where (“Prescription 2”, “Diagnosis 1”, “Note”), `field`
+    which input (a PrescriptionInput field name, “chief_complaint”, “code”, ...; “”: the item as a whole),
+    `message` the full sentence shown to the doctor."""
+
+    item: str
+    field: str
+    message: str
+    position: int = 0  # the prescription's or diagnosis's place in the form, from 1; 0: not a listed item
+    hint: str = ""  # the message without the item's name, for beside the input itself
+
+    @property
+    def short(self) -> str:
+        return self.hint or self.message
+
+
+class FormProblems(ValidationError):
+    """Everything wrong with a visit form, found in one pass; nothing was stored."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        if len(problems) == 1:
+            message = problems[0].message
+        else:
+            message = f"{len(problems)} problems, nothing was saved: " + " ".join(p.message for p in problems)
+        super().__init__(message)
+
+
+T = TypeVar("T")
+
+
+class _Collector:
+    """Runs each field's check, keeping every refusal instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def check(self, item: str, field_name: str, position: int, run: Callable[[], T]) -> T | None:
+        try:
+            return run()
+        except ValidationError as error:
+            self.problems.append(Problem(item, field_name, error.message, position))
+            return None
+
+
+def _with_hint(problem: Problem, prefixes: tuple[str, ...]) -> Problem:
+    """The problem with its message, less the item's name, as a hint (“Dose must be greater than 0.”)."""
+    for prefix in prefixes:
+        if problem.message.startswith(prefix) and len(problem.message) > len(prefix):
+            rest = problem.message[len(prefix) :]
+            return replace(problem, hint=rest[0].upper() + rest[1:])
+    return problem
+
+
 def validate_prescription(
     raw: PrescriptionInput, position: int, drug_name_of: dict[str, str] | None = None
 ) -> PrescriptionItem:
+    """One prescription; every problem of it is raised at once (FormProblems)."""
+    found = _Collector()
+    item = _prescription(raw, position, drug_name_of, found)
+    if found.problems or item is None:
+        raise FormProblems(found.problems)
+    return item
+
+
+def _prescription(
+    raw: PrescriptionInput, position: int, drug_name_of: dict[str, str] | None, found: _Collector
+) -> PrescriptionItem | None:
     """`position` counts from 1 (the messages name it); `drug_name_of`: the catalogue's names of the codes in
-    use (a coded drug is printed under its catalogue name)."""
+    use (a coded drug is printed under its catalogue name). Problems go to `found`; None when there are any."""
+    where = f"Prescription {position}"
+    before = len(found.problems)
     if not isinstance(raw, PrescriptionInput):
-        raise ValidationError(f"Prescription {position} is not a prescription.")
-    code = _text(raw.drug_code, f"Prescription {position}: the drug code").strip()
-    name = _one_line(raw.drug_name, f"Prescription {position}: drug", DRUG_NAME_MAX)
+        found.problems.append(Problem(where, "", f"{where} is not a prescription.", position))
+        return None
+
+    def check(field_name: str, run: Callable[[], T]) -> T | None:
+        return found.check(where, field_name, position, run)
+
+    code = check("drug", lambda: _text(raw.drug_code, f"{where}: the drug code").strip()) or ""
+    name = check("drug", lambda: _one_line(raw.drug_name, f"{where}: drug", DRUG_NAME_MAX)) or ""
     if code and drug_name_of is not None:
-        if code not in drug_name_of:
-            raise ValidationError(f"Prescription {position}: “{code[:20]}” is not a drug of the catalogue.")
-        name = drug_name_of[code]
-    label = f"Prescription {position}" + (f" ({name[:40]})" if name else "")
-    if not any(ch.isalnum() for ch in name):
-        raise ValidationError(f"{label}: the drug is required (pick one from the list or type its name).")
-    unit = _choice(raw.dose_unit, f"{label}: please choose the dose unit", DOSE_UNITS)
-    dose = _dose(raw.dose, label, unit)
-    route = _choice(raw.route, f"{label}: please choose the route", ROUTES)
-    frequency = _choice(raw.frequency, f"{label}: please choose how often it is taken (frequency)", FREQUENCY_BY_CODE)
-    duration = _whole(raw.duration_days, f"{label}: duration (days)", 1, MAX_DURATION_DAYS)
-    quantity = _whole(raw.quantity, f"{label}: quantity", 1, MAX_QUANTITY)
-    quantity_unit = _choice(raw.quantity_unit, f"{label}: please choose the unit of the quantity", QUANTITY_UNITS)
-    refills = _whole(
-        0 if raw.refills is None or raw.refills == "" else raw.refills, f"{label}: refills", 0, MAX_REFILLS
+        if code in drug_name_of:
+            name = drug_name_of[code]
+        else:
+            found.problems.append(
+                Problem(where, "drug", f"{where}: “{code[:20]}” is not a drug of the catalogue.", position)
+            )
+    label = where + (f" ({name[:40]})" if name else "")
+    if not any(ch.isalnum() for ch in name) and len(found.problems) == before:
+        found.problems.append(
+            Problem(
+                where, "drug", f"{label}: the drug is required (pick one from the list or type its name).", position
+            )
+        )
+    unit = check("dose_unit", lambda: _choice(raw.dose_unit, f"{label}: please choose the dose unit", DOSE_UNITS))
+    dose = check("dose", lambda: _dose(raw.dose, label, unit))
+    route = check("route", lambda: _choice(raw.route, f"{label}: please choose the route", ROUTES))
+    frequency = check(
+        "frequency",
+        lambda: _choice(raw.frequency, f"{label}: please choose how often it is taken (frequency)", FREQUENCY_BY_CODE),
     )
+    duration = check(
+        "duration_days", lambda: _whole(raw.duration_days, f"{label}: duration (days)", 1, MAX_DURATION_DAYS)
+    )
+    quantity = check("quantity", lambda: _whole(raw.quantity, f"{label}: quantity", 1, MAX_QUANTITY))
+    quantity_unit = check(
+        "quantity_unit",
+        lambda: _choice(raw.quantity_unit, f"{label}: please choose the unit of the quantity", QUANTITY_UNITS),
+    )
+    refills = check(
+        "refills",
+        lambda: _whole(
+            0 if raw.refills is None or raw.refills == "" else raw.refills, f"{label}: refills", 0, MAX_REFILLS
+        ),
+    )
+    as_needed = False
     if raw.as_needed is not None and not isinstance(raw.as_needed, bool):
-        raise ValidationError(f"{label}: “only as needed” must be ticked or not.")
-    as_needed = bool(raw.as_needed)
-    reason = _one_line(raw.as_needed_reason, f"{label}: as-needed reason", REASON_MAX) if as_needed else ""
-    if as_needed and not any(ch.isalnum() for ch in reason):
-        raise ValidationError(f"{label}: as needed — please give the reason (for example “pain” or “nausea”).")
+        found.problems.append(
+            Problem(where, "as_needed", f"{label}: “only as needed” must be ticked or not.", position)
+        )
+    else:
+        as_needed = bool(raw.as_needed)
+    reason = ""
+    if as_needed:
+        reason = (
+            check("as_needed_reason", lambda: _one_line(raw.as_needed_reason, f"{label}: as-needed reason", REASON_MAX))
+            or ""
+        )
+        if not any(ch.isalnum() for ch in reason) and not (
+            found.problems and found.problems[-1].field == "as_needed_reason"
+        ):
+            found.problems.append(
+                Problem(
+                    where,
+                    "as_needed_reason",
+                    f"{label}: as needed — please give the reason (for example “pain” or “nausea”).",
+                    position,
+                )
+            )
+    instructions = check("instructions", lambda: _limited(raw.instructions, f"{label}: instructions", INSTRUCTIONS_MAX))
+    if len(found.problems) > before:
+        for n in range(before, len(found.problems)):
+            found.problems[n] = _with_hint(found.problems[n], (f"{label}: ", f"{where}: "))
+        return None
+    assert unit is not None and dose is not None and route is not None and frequency is not None
+    assert duration is not None and quantity is not None and quantity_unit is not None and refills is not None
     return PrescriptionItem(
         drug_name=name,
         drug_code=code,
@@ -472,7 +590,7 @@ def validate_prescription(
         refills=refills,
         as_needed=as_needed,
         as_needed_reason=reason,
-        instructions=_limited(raw.instructions, f"{label}: instructions", INSTRUCTIONS_MAX),
+        instructions=instructions or "",
     )
 
 
@@ -490,33 +608,51 @@ def validate_content(
     diagnosis_name_of: dict[str, str],
     drug_name_of: dict[str, str],
 ) -> VisitContent:
-    """The whole record or nothing: the first problem raises with a message naming the field and item.
-    `diagnosis_name_of`: the catalogue's description of each billable ICD-10-CM code asked for (codes missing
-    from it are not billable codes)."""
+    """The whole record or nothing: every problem of the form is collected in one pass and raised together
+    (FormProblems, each naming its item and field). `diagnosis_name_of`: the catalogue's description of each
+    billable ICD-10-CM code asked for (codes missing from it are not billable codes)."""
+    found = _Collector()
     # free text: line breaks are kept
-    note = VisitNote(
-        _limited(chief_complaint, "Chief complaint", NOTE_MAX),
-        _limited(findings, "Findings", NOTE_MAX),
-        _limited(plan, "Plan", NOTE_MAX),
+    complaint = found.check(
+        "Note", "chief_complaint", 0, lambda: _limited(chief_complaint, "Chief complaint", NOTE_MAX)
     )
+    findings_text = found.check("Note", "findings", 0, lambda: _limited(findings, "Findings", NOTE_MAX))
+    plan_text = found.check("Note", "plan", 0, lambda: _limited(plan, "Plan", NOTE_MAX))
     if not isinstance(diagnosis_codes, (list, tuple)) or not isinstance(prescriptions, (list, tuple)):
-        raise ValidationError("The diagnoses and prescriptions must be lists.")
-    if len(diagnosis_codes) > MAX_DIAGNOSES:
-        raise ValidationError(f"At most {MAX_DIAGNOSES} diagnoses per visit.")
+        found.problems.append(Problem("Form", "", "The diagnoses and prescriptions must be lists."))
+        raise FormProblems(found.problems)
     diagnoses: list[Diagnosis] = []
-    for position, raw_code in enumerate(diagnosis_codes, start=1):
-        code = diagnosis_code(raw_code, position)
+    if len(diagnosis_codes) > MAX_DIAGNOSES:
+        found.problems.append(Problem("Diagnoses", "", f"At most {MAX_DIAGNOSES} diagnoses per visit."))
+    for position, raw_code in enumerate(diagnosis_codes[: MAX_DIAGNOSES + 1], start=1):
+        where = f"Diagnosis {position}"
+        try:
+            code = diagnosis_code(raw_code, position)
+        except ValidationError as error:
+            found.problems.append(Problem(where, "code", error.message, position))
+            continue
         if code not in diagnosis_name_of:
-            raise ValidationError(
-                f"Diagnosis {position}: “{code[:20]}” is not a billable ICD-10-CM code; pick one from the list."
+            found.problems.append(
+                Problem(
+                    where,
+                    "code",
+                    f"{where}: “{code[:20]}” is not a billable ICD-10-CM code; pick one from the list.",
+                    position,
+                )
             )
-        if any(d.code == code for d in diagnoses):
-            raise ValidationError(f"Diagnosis {position}: {code} is listed twice.")
-        diagnoses.append(Diagnosis(code, diagnosis_name_of[code]))
+        elif any(d.code == code for d in diagnoses):
+            found.problems.append(Problem(where, "code", f"{where}: {code} is listed twice.", position))
+        else:
+            diagnoses.append(Diagnosis(code, diagnosis_name_of[code]))
     if len(prescriptions) > MAX_PRESCRIPTIONS:
-        raise ValidationError(f"At most {MAX_PRESCRIPTIONS} prescriptions per visit.")
-    items = tuple(validate_prescription(p, i, drug_name_of) for i, p in enumerate(prescriptions, start=1))
-    return VisitContent(note, tuple(diagnoses), items)
+        found.problems.append(Problem("Prescriptions", "", f"At most {MAX_PRESCRIPTIONS} prescriptions per visit."))
+    items = [
+        _prescription(p, i, drug_name_of, found) for i, p in enumerate(prescriptions[: MAX_PRESCRIPTIONS + 1], start=1)
+    ]
+    if found.problems:
+        raise FormProblems(found.problems)
+    note = VisitNote(complaint or "", findings_text or "", plan_text or "")
+    return VisitContent(note, tuple(diagnoses), tuple(i for i in items if i is not None))
 
 
 # ---- the printed prescription ---------------------------------------------------------------------------------
@@ -535,3 +671,29 @@ class PrescriptionSheet:
     items: tuple[PrescriptionItem, ...]
     version: int  # 1: as signed; more: after amendments
     signed_at: datetime
+    appointment_id: int | None = None  # None: an imported visit without a booking
+
+    @property
+    def visit_words(self) -> str:
+        """The visit under the number users see (the appointment's, as in /doctor/visit/<n>)."""
+        return visit_words(self.appointment_id, self.visit_id)
+
+    @property
+    def visit_slug(self) -> str:
+        """The same number for a file name: "visit-4", or "imported-visit-7"."""
+        if self.appointment_id is not None:
+            return f"visit-{self.appointment_id}"
+        return f"imported-visit-{self.visit_id}"
+
+
+def visit_words(appointment_id: int | None, encounter_id: int | None) -> str:
+    """How a visit is named to people (audit details, printouts): by its appointment's number, the one in the
+    visit page's address; an imported visit without a booking by its record's number."""
+    if appointment_id is not None:
+        return f"visit of appointment {appointment_id}"
+    return f"imported visit {encounter_id}"
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """“1 diagnosis”, “2 diagnoses”."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"

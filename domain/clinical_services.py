@@ -12,8 +12,10 @@ from domain.clinical import (
     PrescriptionSheet,
     Visit,
     VisitContent,
+    counted,
     diagnosis_code,
     validate_content,
+    visit_words,
 )
 from domain.errors import NotAllowed, NotFound, ValidationError
 from domain.model import Actor, Appointment, AppointmentStatus, AuditEvent, Patient, Role
@@ -120,7 +122,8 @@ class ClinicalServices:
             Services._still_active(uow, actor)
             appointment = self._appointment(uow, appointment_id)
             assert appointment.id is not None
-            self._check_reader(uow, actor, appointment.patient_id, f"visit of appointment {appointment.id}")
+            words = visit_words(appointment.id, None)
+            self._check_reader(uow, actor, appointment.patient_id, words)
             own = actor.role == Role.DOCTOR and actor.doctor_id == appointment.doctor_id
             visit = uow.clinical.visit_for_appointment(appointment.id)
             if visit is None:
@@ -132,7 +135,7 @@ class ClinicalServices:
             patient = uow.patients.get(appointment.patient_id)
             doctor = uow.doctors.get(appointment.doctor_id)
             assert patient is not None
-            self._audit(uow, actor, "record.view", "encounter", visit.id, appointment.patient_id, "visit")
+            self._audit(uow, actor, "record.view", "encounter", visit.id, appointment.patient_id, words)
             uow.commit()
             writable = own and visit.status != NoteStatus.NONE
             return VisitView(visit, appointment, patient, doctor.name if doctor else "", writable)
@@ -157,7 +160,8 @@ class ClinicalServices:
                     or not uow.clinical.has_relationship(actor.doctor_id, appointment.patient_id)
                 ):
                     message = REFUSED
-                raise self._refuse(uow, actor, appointment.patient_id, f"{verb} visit {appointment.id}", message)
+                what = f"{verb} {visit_words(appointment.id, None)}"
+                raise self._refuse(uow, actor, appointment.patient_id, what, message)
             content = self._validate(form)
             visit = uow.clinical.visit_for_appointment(appointment.id, for_update=True)
             if visit is None:
@@ -175,14 +179,18 @@ class ClinicalServices:
                     "latest version; your text is still in the form."
                 )
             name = actor.name or "the doctor"
-            detail = f"{len(content.diagnoses)} diagnoses, {len(content.prescriptions)} prescriptions"
+            counts = f"{counted(len(content.diagnoses), 'diagnosis', 'diagnoses')}, "
+            counts += counted(len(content.prescriptions), "prescription")
+            detail = f"{visit_words(appointment.id, visit.id)}: {counts}"
             if action == "visit.save":
                 visit.save_draft(actor.doctor_id, content, now)
             elif action == "visit.sign":
                 visit.sign(actor.doctor_id, content, now, actor.account_id, name)
             else:
                 revision = visit.amend(actor.doctor_id, content, reason, now, actor.account_id, name)
-                detail = f"version {revision.version}: {revision.reason}; {detail}"
+                detail = (
+                    f"{visit_words(appointment.id, visit.id)}, version {revision.version}: {revision.reason}; {counts}"
+                )
             uow.clinical.save_visit(visit)
             self._audit(uow, actor, action, "encounter", visit.id, visit.patient_id, detail)
             uow.commit()
@@ -238,7 +246,8 @@ class ClinicalServices:
                     if actor.role == Role.ADMIN
                     else "Only the visit's doctor or its patient can print it."
                 )
-                raise self._refuse(uow, actor, visit.patient_id, f"print prescription of visit {visit.id}", message)
+                what = f"print prescription, {visit_words(visit.appointment_id, visit.id)}"
+                raise self._refuse(uow, actor, visit.patient_id, what, message)
             if visit.status not in (NoteStatus.SIGNED, NoteStatus.AMENDED) or not visit.revisions:
                 raise ValidationError("The prescription can be printed once the visit is signed.")
             if not visit.content.prescriptions:
@@ -254,7 +263,8 @@ class ClinicalServices:
                 "encounter",
                 visit.id,
                 visit.patient_id,
-                f"version {latest.version}, {len(visit.content.prescriptions)} items",
+                f"{visit_words(visit.appointment_id, visit.id)}, version {latest.version}, "
+                + counted(len(visit.content.prescriptions), "item"),
             )
             uow.commit()
             return PrescriptionSheet(
@@ -267,4 +277,5 @@ class ClinicalServices:
                 items=visit.content.prescriptions,
                 version=latest.version,
                 signed_at=latest.at,
+                appointment_id=visit.appointment_id,
             )

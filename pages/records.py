@@ -18,7 +18,7 @@ from components.dialogs import confirm
 from components.frame import fmt_day, fmt_when, frame, guard, notify_error, notify_ok, parse_id
 from components.io import io
 from data.catalog import CodeEntry
-from data.clinical_queries import PAGE_SIZE, DiagnosisItem, PrescriptionLine, TimelineVisit
+from data.clinical_queries import PAGE_SIZE, DiagnosisItem, MyPatient, PrescriptionLine, TimelineVisit
 from data.prescription_pdf import describe, file_name, render
 from domain.clinical import (
     DOSE_UNITS,
@@ -26,9 +26,11 @@ from domain.clinical import (
     QUANTITY_UNITS,
     ROUTES,
     Diagnosis,
+    FormProblems,
     NoteStatus,
     PrescriptionInput,
     PrescriptionItem,
+    Problem,
     VisitContent,
     VisitRevision,
 )
@@ -62,6 +64,16 @@ def age_on(born: date | None, today: date) -> str:
         return "date of birth not recorded"
     years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
     return f"born {born.strftime('%d %b %Y')} ({years} years)"
+
+
+def patient_line(p: MyPatient, tz: Any, today: date) -> str:
+    """“born … · 3 appointments · last Mon 07 Dec 2026 · next Fri 08 Jan 2027”: past and future apart."""
+    parts = [age_on(p.birth_date, today), f"{p.visits} appointment" + ("" if p.visits == 1 else "s")]
+    if p.last_visit is not None:
+        parts.append(f"last {fmt_day(p.last_visit, tz)}")
+    if p.next_visit is not None:
+        parts.append(f"next {fmt_day(p.next_visit, tz)}")
+    return " · ".join(parts)
 
 
 def refused_card(message: str) -> None:
@@ -148,7 +160,9 @@ class PrescriptionEditor:
                 free_text="as an uncoded drug",
             )
             with ui.row().classes("w-full gap-2"):
-                self.dose = ui.number("Dose", min=0).props("inputmode=decimal").classes("w-24").mark(f"{m}-dose")
+                # no min/max/precision on the numbers: NiceGUI would clamp or round them on blur, silently
+                # changing what was typed; the service refuses out-of-range values with a message instead
+                self.dose = ui.number("Dose").props("inputmode=decimal").classes("w-24").mark(f"{m}-dose")
                 self.dose_unit = ui.select(list(DOSE_UNITS), label="Unit").classes("w-32").mark(f"{m}-unit")
                 self.route = ui.select(list(ROUTES), label="Route", value="oral").classes("w-48").mark(f"{m}-route")
                 self.frequency = (
@@ -158,14 +172,14 @@ class PrescriptionEditor:
                 )
             with ui.row().classes("w-full gap-2"):
                 self.duration = (
-                    ui.number("Duration (days)", min=1, max=365, precision=0).classes("w-32").mark(f"{m}-duration")
+                    ui.number("Duration (days)").props("inputmode=numeric").classes("w-32").mark(f"{m}-duration")
                 )
-                self.quantity = ui.number("Quantity", min=1, precision=0).classes("w-24").mark(f"{m}-quantity")
+                self.quantity = ui.number("Quantity").props("inputmode=numeric").classes("w-24").mark(f"{m}-quantity")
                 self.quantity_unit = (
                     ui.select(list(QUANTITY_UNITS), label="of").classes("w-32").mark(f"{m}-quantity-unit")
                 )
                 self.refills = (
-                    ui.number("Refills", min=0, max=12, precision=0, value=0).classes("w-24").mark(f"{m}-refills")
+                    ui.number("Refills", value=0).props("inputmode=numeric").classes("w-24").mark(f"{m}-refills")
                 )
             with ui.row().classes("w-full gap-2 items-center"):
                 self.as_needed = ui.checkbox("Only as needed").mark(f"{m}-as-needed")
@@ -176,10 +190,36 @@ class PrescriptionEditor:
             self.instructions = (
                 ui.input("Instructions for the patient").props("maxlength=1000").classes("w-full").mark(f"{m}-notes")
             )
+        #: the input of each field the service names in its problems (domain.clinical.Problem.field)
+        self.inputs: dict[str, Any] = {
+            "drug": self.picker.input,
+            "dose": self.dose,
+            "dose_unit": self.dose_unit,
+            "route": self.route,
+            "frequency": self.frequency,
+            "duration_days": self.duration,
+            "quantity": self.quantity,
+            "quantity_unit": self.quantity_unit,
+            "refills": self.refills,
+            "as_needed_reason": self.reason,
+            "instructions": self.instructions,
+        }
+        for element in self.inputs.values():  # an error message grows the field instead of overlapping the next row
+            element.props("hide-bottom-space")
 
     def _picked(self, entry: CodeEntry) -> None:
         self.drug_code, self.drug_name = entry.code, entry.name
         self._show_drug()
+        self.picker.input.error = None
+
+    def take_typed_drug(self) -> None:
+        """A name typed in the drug search but not picked, with no drug chosen yet, is the drug: uncoded (as
+        the field's label promises), shown so in the form before it is saved."""
+        typed = " ".join((self.picker.input.value or "").split())
+        if typed and not self.drug_name and not self.drug_code:
+            self.picker.take_typed()
+            self.drug_name = typed
+            self._show_drug()
 
     def _show_drug(self) -> None:
         self.title.text = self.drug_name or "New prescription"
@@ -277,7 +317,7 @@ class VisitPage:
             self.diagnosis_list = ui.column().classes("w-full gap-1").mark("visit-diagnoses")
             CodePicker(
                 "Add a diagnosis: words or code",
-                self.ctx.catalogue.search_diagnoses,
+                self._search_diagnoses,
                 self._add_diagnosis,
                 "diagnosis-search",
                 code_label="ICD-10-CM",
@@ -290,6 +330,10 @@ class VisitPage:
                 self._add_editor().load(item)
             ui.button("Add prescription", icon="add", on_click=self._add_editor).props("outline no-caps").mark("rx-add")
         with ui.card().classes("w-full p-4 gap-2"):
+            self.problems = (
+                ui.column().classes("w-full gap-1 p-3 rounded border border-red-300 bg-red-50").mark("visit-problems")
+            )
+            self.problems.visible = False
             self.amend_reason = (
                 ui.input("Reason for the amendment (required)")
                 .props("maxlength=300")
@@ -315,6 +359,10 @@ class VisitPage:
                     .mark("visit-print")
                     .props("outline no-caps")
                 )
+
+    def _search_diagnoses(self, query: str, limit: int) -> list[CodeEntry]:
+        """Runs off the event loop (CodePicker): codes this hospital already uses rank higher."""
+        return self.ctx.catalogue.search_diagnoses(query, limit, self.ctx.records.diagnosis_usage())
 
     def _draw_diagnoses(self) -> None:
         self.diagnosis_list.clear()
@@ -378,8 +426,51 @@ class VisitPage:
                 for revision in reversed(visit.revisions):
                     revision_view(revision, tz, open_=revision.version == 1 and len(visit.revisions) > 1)
 
+    # -- problems of the form, all shown at once
+    def _note_inputs(self) -> dict[str, Any]:
+        return {"chief_complaint": self.complaint, "findings": self.findings, "plan": self.plan}
+
+    def _clear_problems(self) -> None:
+        self.problems.clear()
+        self.problems.visible = False
+        for element in self._note_inputs().values():
+            element.error = None
+        self.amend_reason.error = None
+        for editor in self.editors:
+            for element in editor.inputs.values():
+                element.error = None
+
+    def _show_problems(self, problems: tuple[Problem, ...]) -> None:
+        """List every problem above the buttons and mark each offending input with its message."""
+        self._clear_problems()
+        with self.problems:
+            heading = (
+                "Nothing was saved. Please correct this:"
+                if len(problems) == 1
+                else (f"Nothing was saved. Please correct these {len(problems)} problems:")
+            )
+            ui.label(heading).classes("text-sm font-medium text-red-800")
+            for problem in problems:
+                with ui.row().classes("gap-2 items-start no-wrap text-sm text-red-800"):
+                    ui.icon("error_outline", color="negative").classes("mt-0.5")
+                    ui.label(problem.message).classes("break-words")
+        self.problems.visible = True
+        for problem in problems:
+            element = self._input_of(problem)
+            if element is not None:
+                element.error = problem.short if not element.error else f"{element.error} {problem.short}"
+
+    def _input_of(self, problem: Problem) -> Any:
+        if problem.item == "Note":
+            return self._note_inputs().get(problem.field)
+        if problem.item.startswith("Prescription ") and 1 <= problem.position <= len(self.editors):
+            return self.editors[problem.position - 1].inputs.get(problem.field)
+        return None
+
     # -- commands
     def _form(self) -> VisitForm:
+        for editor in self.editors:
+            editor.take_typed_drug()
         return VisitForm(
             self.complaint.value or "",
             self.findings.value or "",
@@ -390,12 +481,26 @@ class VisitPage:
 
     async def _run(self, command: Callable[..., Any], *args: Any, done: str) -> None:
         client = ui.context.client
+        with client:
+            form = self._form()
         try:
-            self.visit = await io(command, self.actor, self.view.appointment.id, self._form(), *args)
+            self.visit = await io(command, self.actor, self.view.appointment.id, form, *args)
+        except FormProblems as problems:
+            with client:
+                self._show_problems(problems.problems)
+            count = len(problems.problems)
+            notify_error(
+                problems.message if count == 1 else f"Nothing was saved: {count} problems, listed above the buttons.",
+                client,
+            )
+            return
         except DomainError as error:
+            with client:
+                self._clear_problems()
             notify_error(error.message, client)
             return
         with client:
+            self._clear_problems()
             self.refresh_state()
         notify_ok(done, client)
 
@@ -679,7 +784,8 @@ def register(ctx: AppContext) -> None:
             return actor
         assert actor.doctor_id is not None
         page_no = min(parse_id(page) or 1, 100_000)
-        result = await io(ctx.records.my_patients, actor.doctor_id, q[:100], PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
+        now = ctx.services.clock.now()
+        result = await io(ctx.records.my_patients, actor.doctor_id, q[:100], PAGE_SIZE, (page_no - 1) * PAGE_SIZE, now)
         with frame(ctx, actor, "My patients"):
             search = ui.input("Search by name", value=q[:100]).props("clearable type=search maxlength=100")
             search.classes("w-full max-w-md").mark("patient-search")
@@ -693,11 +799,9 @@ def register(ctx: AppContext) -> None:
                     with ui.link(target=f"/doctor/patients/{p.id}").classes("w-full no-underline text-inherit"):
                         with ui.card().classes("w-full p-3 gap-0").mark(f"patient-{p.id}"):
                             ui.label(p.name).classes("font-medium")
-                            last = fmt_day(p.last_visit, ctx.tz) if p.last_visit else "—"
-                            ui.label(
-                                f"{age_on(p.birth_date, ctx.services.clock.today())} · {p.visits} appointments · "
-                                f"last {last}"
-                            ).classes("text-sm text-slate-600")
+                            ui.label(patient_line(p, ctx.tz, ctx.services.clock.today())).classes(
+                                "text-sm text-slate-600"
+                            )
             pages = max(1, -(-result.total // PAGE_SIZE))
             if pages > 1:
                 ui.pagination(

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from data import clinical_queries
 from data.catalog import Catalogue
 from data.clinical_queries import ClinicalQueries
 from data.db import make_engine
@@ -250,3 +251,33 @@ def test_a_malformed_cursor_reads_the_first_page(clinical, engine, world) -> Non
     queries = ClinicalQueries(engine)
     for cursor in ("", "x", "1.2.3", "99999999999999999999.1", "'; DROP TABLE encounter; --"):
         assert len(queries.timeline(world["patient_id"], NOW, before=cursor).visits) == 1
+
+
+def test_my_patients_tells_the_last_visit_from_the_next_one(engine, world) -> None:
+    weber = world["weber"].doctor_id or 0
+    with SqlUnitOfWorkFactory(engine)() as uow:  # besides the two to come (in an hour and tomorrow)
+        start = NOW - timedelta(days=20)
+        uow.appointments.add(
+            Appointment(weber, world["patient_id"], start, start + timedelta(minutes=15), AppointmentStatus.FULFILLED)
+        )
+        uow.commit()
+    (mine,) = ClinicalQueries(engine).my_patients(weber, now=NOW).items
+    assert mine.visits == 3
+    assert mine.last_visit == NOW - timedelta(days=20)
+    assert mine.next_visit == NOW + timedelta(hours=1)  # the first to come, not the latest
+    (ahead,) = ClinicalQueries(engine).my_patients(weber, now=NOW - timedelta(days=30)).items
+    assert ahead.last_visit is None and ahead.next_visit == NOW - timedelta(days=20)
+
+
+def test_diagnosis_usage_counts_the_hospitals_icd_codes_and_is_cached(clinical, engine, world) -> None:
+    clinical_queries._USAGE.clear()  # another test may have read a database at the same address
+    first, second = world["appointments"]
+    queries = ClinicalQueries(engine)
+    assert queries.diagnosis_usage() == {}
+    clinical.sign(world["weber"], first, FORM, 0)
+    assert queries.diagnosis_usage() == {}  # cached for a while: searching does not count on every keystroke
+    clinical_queries._USAGE.clear()
+    clinical.sign(world["weber"], second, replace(FORM, diagnosis_codes=["J02.9", "E11.9"]), 0)
+    with engine.begin() as conn:  # a SNOMED code from an import is not an ICD-10-CM use
+        conn.execute(sa.text("UPDATE diagnosis SET system = 'http://snomed.info/sct' WHERE code = 'E11.9'"))
+    assert ClinicalQueries(engine).diagnosis_usage() == {"J02.9": 2}

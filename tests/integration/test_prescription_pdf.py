@@ -111,8 +111,18 @@ def test_an_amended_print_says_so_and_many_items_flow_onto_more_pages() -> None:
     assert f"page {len(reader.pages)} of {len(reader.pages)}" in text
 
 
-def test_the_file_name_carries_the_date_and_the_visit() -> None:
-    assert file_name(sheet()) == "prescription-2026-03-16-visit-41.pdf"
+def test_the_file_name_and_the_text_carry_the_visits_appointment_number_not_the_records() -> None:
+    booked = sheet(visit_id=7, appointment_id=4)  # the page was /doctor/visit/4
+    assert file_name(booked) == "prescription-2026-03-16-visit-4.pdf"
+    text = " ".join(text_of(render(booked, "St. Ägidius Hospital", BERLIN).pdf).split())
+    assert "prescription, visit of appointment 4" in text
+    assert "visit 7" not in text
+
+
+def test_an_imported_visit_without_appointment_is_named_by_its_own_number_as_imported() -> None:
+    imported = sheet(visit_id=41, appointment_id=None)
+    assert file_name(imported) == "prescription-2026-03-16-imported-visit-41.pdf"
+    assert "prescription, imported visit 41" in " ".join(text_of(render(imported, "H", BERLIN).pdf).split())
 
 
 CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")

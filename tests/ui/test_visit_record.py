@@ -243,3 +243,112 @@ async def test_the_patient_is_told_which_characters_of_the_prescription_could_no
     assert "Salbutamol inhaler" in PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
     await notified(user, "Some characters could not be printed with the fonts on this server: \ue000 (U+E000)")
     await notified(user, "ask IT to install fonts-noto-cjk")
+
+
+def element(user: User, marker: str) -> Any:
+    (found,) = user.find(marker=marker).elements
+    return found
+
+
+def problems_shown(user: User) -> list[str]:
+    try:
+        panel = element(user, "visit-problems")
+    except AssertionError:  # hidden: nothing to correct
+        return []
+    return [e.text for e in panel.descendants() if isinstance(e, ui.label)]
+
+
+async def test_the_form_keeps_what_was_typed_shows_every_problem_at_once_and_takes_a_typed_drug(
+    user: User, demo_db: str
+) -> None:
+    appointment_id, _ = maria_with_okafor(demo_db)
+    await sign_in(user, DOCTORS[0][1], demo_db)
+    await user.open(f"/doctor/visit/{appointment_id}")
+    await user.should_see("Visit record")
+    user.find(marker="rx-add").click()
+    await user.should_see(marker="rx-1")
+    set_value(user, "rx-1-search", "Grandma's cough syrup")  # typed, never picked from the list
+    typed = {"rx-1-dose": 0, "rx-1-duration": 9999, "rx-1-quantity": 2.5, "rx-1-refills": 20}
+    for marker, value in typed.items():
+        set_value(user, marker, value)
+        user.find(marker=marker).trigger("blur")  # where an input would clamp or round what was typed
+    set_value(user, "rx-1-frequency", "3/d")
+    set_value(user, "rx-1-quantity-unit", "bottle(s)")
+    user.find(marker="visit-save").click()
+    await notified(user, "Nothing was saved: 5 problems, listed above the buttons.")
+
+    assert {m: element(user, m).value for m in typed} == typed  # nothing silently changed
+    label = "Prescription 1 (Grandma's cough syrup)"  # the typed name is the drug, uncoded
+    assert element(user, "rx-1-drug").text == "Grandma's cough syrup"
+    await user.should_see("uncoded")
+    assert problems_shown(user) == [
+        "Nothing was saved. Please correct these 5 problems:",
+        f"{label}: please choose the dose unit.",
+        f"{label}: dose must be greater than 0.",
+        f"{label}: duration (days) must be between 1 and 365.",
+        f"{label}: quantity must be a whole number.",
+        f"{label}: refills must be between 0 and 12.",
+    ]
+    marked = {m: element(user, m).props.get("error-message") for m in ("rx-1-unit", *typed)}
+    assert all(element(user, m).props.get("error") is True for m in marked)
+    assert marked["rx-1-duration"] == "Duration (days) must be between 1 and 365."  # beside it: without the name
+    assert marked["rx-1-unit"] == "Please choose the dose unit."
+    assert not element(user, "rx-1-route").props.get("error")  # a good field is not marked
+    assert one(demo_db, "SELECT COUNT(*) FROM encounter WHERE appointment_id = :a", a=appointment_id)[0] == 0
+
+    corrected: dict[str, object] = {"rx-1-dose": 5, "rx-1-unit": "mL", "rx-1-duration": 7, "rx-1-quantity": 1}
+    for marker, fixed in corrected.items():
+        set_value(user, marker, fixed)
+    set_value(user, "rx-1-refills", 0)
+    assert not element(user, "rx-1-duration").props.get("error")  # a corrected field loses its mark at once
+    user.find(marker="visit-save").click()
+    await notified(user, "Draft saved.")
+    assert problems_shown(user) == []
+    saved = one(
+        demo_db,
+        "SELECT p.drug_display, p.drug_code, p.duration_days FROM prescription p JOIN encounter e "
+        "ON e.id = p.encounter_id WHERE e.appointment_id = :a",
+        a=appointment_id,
+    )
+    assert tuple(saved) == ("Grandma's cough syrup", "", 7)
+
+
+async def test_my_patients_counts_in_words_and_tells_the_last_visit_from_the_next(user: User, demo_db: str) -> None:
+    _, patient_id = maria_with_okafor(demo_db)
+    await sign_in(user, DOCTORS[0][1], demo_db)
+    await user.open("/doctor/patients")
+    card = element(user, f"patient-{patient_id}")
+    (line,) = [e.text for e in card.descendants() if isinstance(e, ui.label) and "born" in e.text]
+    count = one(
+        demo_db,
+        "SELECT COUNT(*) FROM appointment a JOIN doctor d ON d.id = a.doctor_id WHERE a.patient_id = :p "
+        "AND d.name = :d AND a.status != 'entered-in-error'",
+        p=patient_id,
+        d=DOCTORS[0][0],
+    )[0]
+    assert f" · {count} appointment{'' if count == 1 else 's'} · " in line
+    assert " · last " in line and " · next " in line  # Maria was seen before and is booked again
+    assert "1 appointments" not in line
+
+
+def test_one_appointment_is_singular_and_a_future_one_is_next_not_last() -> None:
+    from datetime import UTC, date, datetime
+
+    from data.clinical_queries import MyPatient
+    from pages.records import patient_line
+
+    berlin = ZoneInfo("Europe/Berlin")
+    ahead = MyPatient(1, "A", date(1990, 1, 1), None, 1, datetime(2026, 12, 7, 9, tzinfo=UTC))
+    line = patient_line(ahead, berlin, date(2026, 12, 4))
+    assert line.endswith("· 1 appointment · next Mon 07 Dec 2026") and "last" not in line
+
+
+async def test_a_bronchitis_that_is_over_is_not_an_active_diagnosis(user: User, demo_db: str) -> None:
+    await sign_in(user, PATIENT_LOGIN[0], demo_db)
+    await user.open("/patient/history")
+    await user.should_see("Active diagnoses")
+    active = [e.text for e in element(user, "active-diagnoses").descendants() if isinstance(e, ui.label)]
+    assert "Essential hypertension" in active
+    assert not any("bronchitis" in text.lower() for text in active)
+    await user.should_see("Acute bronchitis")  # still on the visit it was diagnosed at, marked as over
+    await user.should_see("(resolved)")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from domain.clinical import NoteStatus, PrescriptionInput, Visit
+from domain.clinical import FormProblems, NoteStatus, PrescriptionInput, PrescriptionSheet, Visit, visit_words
 from domain.clinical_services import ClinicalServices, VisitForm
 from domain.errors import NotAllowed, NotFound, ValidationError
 from domain.model import AccountStatus, Actor, Appointment, AppointmentStatus
@@ -198,6 +198,52 @@ def test_a_form_with_the_wrong_kind_of_field_is_refused_not_a_traceback(clinical
     assert store.tables.visits == {}
 
 
+def test_every_problem_of_the_form_is_reported_at_once_naming_item_and_field_and_nothing_is_stored(
+    clinical, store, world
+) -> None:
+    """The trial's form: dose 0, no unit, duration 9999 (and more wrong elsewhere): all of it in one answer."""
+    bad = replace(IBUPROFEN, dose="0", dose_unit="", duration_days=9999, refills=20, quantity=2.5)
+    form = replace(FORM, plan="x" * 10_001, diagnosis_codes=["E11.9", "E11"], prescriptions=[AMOXICILLIN, bad])
+    with pytest.raises(FormProblems) as refused:
+        clinical.save_draft(world["weber"], world["appointment"], form, 0)
+    found = [(p.item, p.field) for p in refused.value.problems]
+    assert found == [
+        ("Note", "plan"),
+        ("Diagnosis 2", "code"),
+        ("Prescription 2", "dose_unit"),
+        ("Prescription 2", "dose"),
+        ("Prescription 2", "duration_days"),
+        ("Prescription 2", "quantity"),
+        ("Prescription 2", "refills"),
+    ]
+    assert all(p.position == 2 for p in refused.value.problems[1:])
+    message = refused.value.message
+    assert message.startswith("7 problems, nothing was saved:")
+    for words in (
+        "Plan is too long",
+        "Diagnosis 2: “E11” is not a billable ICD-10-CM code",
+        "Prescription 2 (Ibuprofen 200 MG Oral Tablet): please choose the dose unit.",
+        "Prescription 2 (Ibuprofen 200 MG Oral Tablet): dose must be greater than 0.",
+        "duration (days) must be between 1 and 365",
+        "quantity must be a whole number",
+        "refills must be between 0 and 12",
+    ):
+        assert words in message
+    assert store.tables.visits == {} and audit(store, "visit.save") == []
+
+
+def test_a_dose_without_a_unit_is_still_checked_except_against_the_units_maximum(clinical, world) -> None:
+    form = replace(FORM, prescriptions=[replace(IBUPROFEN, dose="0.0015", dose_unit="")])
+    with pytest.raises(FormProblems) as refused:
+        clinical.save_draft(world["weber"], world["appointment"], form, 0)
+    assert [p.field for p in refused.value.problems] == ["dose_unit", "dose"]
+    assert "dose can have at most 3 decimals" in refused.value.message
+    huge = replace(FORM, prescriptions=[replace(IBUPROFEN, dose="999999999", dose_unit="")])
+    with pytest.raises(FormProblems) as refused:
+        clinical.save_draft(world["weber"], world["appointment"], huge, 0)
+    assert [p.field for p in refused.value.problems] == ["dose_unit"]  # the maximum depends on the unit
+
+
 def test_plain_decimals_with_a_point_or_a_comma_are_taken_and_printed_as_typed(clinical, world) -> None:
     items = [
         replace(AMOXICILLIN, dose="2,5", dose_unit="mL"),
@@ -326,11 +372,11 @@ def test_only_the_visits_own_doctor_may_write_it_and_every_refused_write_is_on_r
     assert store.tables.visits == {}
     refused = audit(store, "record.refused")  # committed although every call raised
     assert [(e.actor_role, e.detail) for e in refused] == [
-        ("doctor", f"write visit {world['appointment']}"),
-        ("doctor", f"sign visit {world['appointment']}"),
-        ("admin", f"write visit {world['appointment']}"),
-        ("patient", f"write visit {world['appointment']}"),
-        ("patient", f"amend visit {world['appointment']}"),
+        ("doctor", f"write visit of appointment {world['appointment']}"),
+        ("doctor", f"sign visit of appointment {world['appointment']}"),
+        ("admin", f"write visit of appointment {world['appointment']}"),
+        ("patient", f"write visit of appointment {world['appointment']}"),
+        ("patient", f"amend visit of appointment {world['appointment']}"),
     ]
     assert {e.patient_id for e in refused} == {world["anna_id"]}
     assert audit(store, "visit.save") == audit(store, "visit.sign") == audit(store, "visit.amend") == []
@@ -477,3 +523,38 @@ def test_an_imported_or_earlier_record_is_read_only(clinical, store, world) -> N
     assert not view.can_write
     with pytest.raises(ValidationError, match="recorded before"):
         clinical.save_draft(world["weber"], world["appointment"], FORM, 0)
+
+
+# ---- one visit number for people: the appointment's ------------------------------------------------------------
+
+
+def test_audit_details_and_the_printout_name_the_visit_by_its_appointments_number(clinical, store, world) -> None:
+    weber = world["weber"]
+    start = NOW + timedelta(days=1)
+    second = FakeAppointmentRepo(store.tables).add(
+        Appointment(weber.doctor_id, world["anna_id"], start, start + timedelta(minutes=30), AppointmentStatus.BOOKED)
+    )
+    assert second.id is not None
+    clinical.open_visit(weber, second.id)
+    visit = clinical.sign(weber, second.id, replace(FORM, diagnosis_codes=["E11.9"]), 0)
+    assert visit.id is not None and visit.id != second.id  # the record's own number is not the one people see
+    (viewed,) = audit(store, "record.view")
+    (signed,) = audit(store, "visit.sign")
+    assert viewed.detail == f"visit of appointment {second.id}"
+    assert signed.entity == "encounter" and signed.entity_id == visit.id
+    assert signed.detail == f"visit of appointment {second.id}: 1 diagnosis, 2 prescriptions"
+    sheet = clinical.prescription_sheet(weber, visit.id)
+    assert sheet.appointment_id == second.id
+    assert (sheet.visit_words, sheet.visit_slug) == (f"visit of appointment {second.id}", f"visit-{second.id}")
+    (printed,) = audit(store, "prescription.print")
+    assert printed.detail == f"visit of appointment {second.id}, version 1, 2 items"
+    with pytest.raises(NotAllowed):
+        clinical.sign(world["lind"], second.id, FORM, visit.version)
+    (refused,) = audit(store, "record.refused")
+    assert refused.detail == f"sign visit of appointment {second.id}"
+
+
+def test_an_imported_visit_without_appointment_keeps_its_own_number_worded_as_imported() -> None:
+    assert visit_words(None, 7) == "imported visit 7"
+    sheet = PrescriptionSheet(7, "Dr A", "", "B", None, NOW.date(), (), 1, NOW, appointment_id=None)
+    assert (sheet.visit_words, sheet.visit_slug) == ("imported visit 7", "imported-visit-7")
