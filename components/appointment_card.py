@@ -80,12 +80,12 @@ class AppointmentRow:
                     "flat round color=primary aria-label='Move to another time'"
                 )
                 self.move_button.mark(f"move-{dto.id}")
-                self.move_button.tooltip("Move to another time")
+                self.move_button.props("title='Move to another time'")  # a browser tooltip: no extra element
                 self.cancel_button = ui.button(icon="event_busy", on_click=self._cancel).props(
                     "flat round color=negative aria-label=Cancel"
                 )
                 self.cancel_button.mark(f"cancel-{dto.id}")
-                self.cancel_button.tooltip("Cancel this appointment")
+                self.cancel_button.props("title='Cancel this appointment'")
             if on_status is not None:
                 with ui.row().classes("w-full gap-2 items-center") as self.actions:
                     for status, text, icon, prefix, color in STATUS_ACTIONS:

@@ -283,7 +283,6 @@ class ArrivalRow:
         on_step: Callable[[AppointmentDTO, AppointmentStatus], Awaitable[None]],
     ) -> None:
         self.tz, self.now, self.on_step = tz, now, on_step
-        self._busy = False
         with ui.card().classes("w-full p-3").mark(f"arrival-{dto.id}") as self.card:
             with ui.row().classes("w-full items-center gap-x-3 gap-y-2"):
                 self.time = ui.label().classes("text-lg font-semibold tabular-nums whitespace-nowrap w-28 shrink-0")
@@ -297,7 +296,7 @@ class ArrivalRow:
                     )
                     self.button.props("unelevated no-caps").mark(f"mark-arrived-{dto.id}")
                     self.undo = ui.button("Undo", icon="undo", on_click=lambda: self._step(AppointmentStatus.BOOKED))
-                    self.undo.props("flat no-caps").mark(f"undo-arrived-{dto.id}").tooltip("Marked by mistake")
+                    self.undo.props("flat no-caps").mark(f"undo-arrived-{dto.id}").props("title='Marked by mistake'")
         self.update(dto)
 
     def update(self, dto: AppointmentDTO) -> None:
@@ -316,13 +315,7 @@ class ArrivalRow:
         self.undo.visible = dto.status == "arrived" and today
 
     async def _step(self, status: AppointmentStatus) -> None:
-        if self._busy:
-            return  # a double tap marks once
-        self._busy = True
-        try:
-            await self.on_step(self.dto, status)
-        finally:
-            self._busy = False
+        await self.on_step(self.dto, status)  # the page sends one command per double tap
 
 
 class WeekEntry:

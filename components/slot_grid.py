@@ -27,6 +27,7 @@ SlotLoader = Callable[[date, int], list[tuple[Slot, bool]]]
 HoldLoader = Callable[[datetime, datetime], list[tuple[int, datetime, datetime]]]
 _ACTIVE = {s.value for s in ACTIVE_STATUSES}
 FREE, TAKEN, HELD, GONE = "free", "taken", "held", "gone"
+LATER_DAYS = 14  # how many more days "Later times" shows
 TOOLTIPS = {FREE: "Free", TAKEN: "Taken", HELD: "Held for a patient from the waiting list", GONE: "No longer bookable"}
 
 
@@ -53,12 +54,15 @@ class SlotGrid:
         viewer_patient_id: int | None = None,
         held: HoldLoader | None = None,
         empty_text: str = "No bookable times in this period.",
+        reach: int | None = None,
     ) -> None:
         self.ctx, self.loader, self.first_day, self.days, self.on_pick = ctx, loader, first_day, days, on_pick
         self.exact, self.viewer, self.held, self.empty_text = exact, viewer_patient_id, held, empty_text
+        # `days` are shown first; "Later times" adds more, up to `reach` days (drawing a whole booking horizon
+        # of buttons at once holds the server for a second: every open page waits)
+        self.reach = max(days, reach or days)
         self.last_day = first_day + timedelta(days=days - 1)
         self.buttons: dict[datetime, ui.button] = {}
-        self.tooltips: dict[datetime, ui.tooltip] = {}
         self.slots: dict[datetime, Slot] = {}
         self.state: dict[datetime, str] = {}
         self.day_counts: dict[date, ui.label] = {}
@@ -122,7 +126,6 @@ class SlotGrid:
     # ---- drawing ------------------------------------------------------------------------------
     def _build(self, rows: list[tuple[Slot, bool]]) -> None:
         self.buttons.clear()
-        self.tooltips.clear()
         self.slots.clear()
         self.state.clear()
         self.day_counts.clear()
@@ -132,8 +135,10 @@ class SlotGrid:
         for slot, free in rows:
             by_day.setdefault(slot.start.astimezone(tz).date(), []).append((slot, free))
         with self.container:
-            if not by_day:
+            if not by_day and self.days >= self.reach:
                 ui.label(self.empty_text).classes("text-slate-500").mark("no-times")
+            elif not by_day:
+                ui.label("No bookable times in these days.").classes("text-slate-500").mark("no-times")
             for day, day_slots in by_day.items():
                 with ui.card().classes("w-full p-3 gap-2"):
                     with ui.row().classes("items-baseline gap-2"):
@@ -147,11 +152,20 @@ class SlotGrid:
                             self.slots[slot.start] = slot
                             button = ui.button(fmt_time(slot.start, tz), on_click=lambda s=slot: self._pick(s))
                             button.mark(slot_marker(slot.start)).props("no-caps unelevated")
-                            with button:
-                                self.tooltips[slot.start] = ui.tooltip()
                             self.buttons[slot.start] = button
                             self._paint(slot.start, self._state_of(slot, free))
+            if self.days < self.reach:
+                until = self.first_day + timedelta(days=min(self.reach, self.days + LATER_DAYS) - 1)
+                ui.button(
+                    f"Later times, until {until.strftime('%a %d %b')}", icon="expand_more", on_click=self.later
+                ).props("flat no-caps").mark("later-times")
         self._count()
+
+    async def later(self) -> None:
+        """Show more days (up to `reach`), drawn afresh."""
+        self.days = min(self.reach, self.days + LATER_DAYS)
+        self.last_day = self.first_day + timedelta(days=self.days - 1)
+        await self.load()
 
     def _apply(self, first: date, last: date, rows: list[tuple[Slot, bool]]) -> None:
         fresh = {slot.start: (slot, free) for slot, free in rows}
@@ -189,8 +203,8 @@ class SlotGrid:
         else:  # readable, clearly not clickable: dark text on light grey, struck through
             button.props("color=grey-4 text-color=grey-9", remove="outline")
             button.classes("line-through", remove="italic")
-        self.tooltips[start].text = TOOLTIPS[state]
-        button.props(f'aria-label="{fmt_time(start, self.ctx.tz)} {TOOLTIPS[state].lower()}"')
+        # the browser's own tooltip: one element per time instead of two
+        button.props(f'title="{TOOLTIPS[state]}" aria-label="{fmt_time(start, self.ctx.tz)} {TOOLTIPS[state].lower()}"')
 
     def _count(self) -> None:
         counts: dict[date, int] = dict.fromkeys(self.day_counts, 0)

@@ -101,13 +101,20 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
                     ui.timer(4, lambda c=row.card: c.classes(remove="ring-2 ring-amber-400"), once=True)
             show_totals(total, counts)
 
+        pending: set[int] = set()  # a double tap sends one command; the re-read after it is not guarded
+
         async def on_step(dto: AppointmentDTO, status: AppointmentStatus) -> None:
             client = ui.context.client
+            if dto.id in pending:
+                return
+            pending.add(dto.id)
             try:
                 await io(ctx.services.set_status, actor, dto.id, status)
             except DomainError as error:
                 notify_error(error.message, client)
                 return
+            finally:
+                pending.discard(dto.id)
             if status == AppointmentStatus.ARRIVED:
                 notify_ok(f"{dto.patient} has arrived; {dto.doctor} sees it at once.", client)
             else:

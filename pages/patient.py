@@ -47,6 +47,7 @@ def specialty_line(specialty: str, department: str) -> str:
 
 GRID_DAYS = 14
 MAX_GRID_DAYS = 42
+FIRST_GRID_DAYS = 14  # drawn when the page opens; the rest on asking
 WAITLIST_DAYS = 14  # the default waiting period
 ACTIVE_CODES = {s.value for s in ACTIVE_STATUSES}
 
@@ -193,7 +194,7 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
                 with row.card:
                     button = ui.button("I'm here", icon="how_to_reg", on_click=lambda i=dto.id: check_in(i))
                     button.props("unelevated no-caps").classes("self-start").mark(f"checkin-{dto.id}")
-                    button.tooltip("Check in when you are at the hospital")
+                    button.props("title='Check in when you are at the hospital'")
                     button.visible = can_check_in(dto)
                 rows[dto.id] = (row, button)
             if waiting:
@@ -402,8 +403,9 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
                 load_slots,
                 [f"doctor:{doctor.id}", "closures"],
                 ctx.services.clock.today(),
-                min(doctor.horizon_days, MAX_GRID_DAYS),  # as far ahead as the doctor takes bookings
+                min(doctor.horizon_days, FIRST_GRID_DAYS),
                 pick,
+                reach=min(doctor.horizon_days, MAX_GRID_DAYS),  # "Later times": as far as the doctor takes bookings
                 viewer_patient_id=patient_id,
                 held=lambda a, b: ctx.queries.held_times([doctor.id], a, b, ctx.services.clock.now(), patient_id),
                 empty_text="No bookable times in the coming weeks. Join the waiting list to be offered one.",
