@@ -8,9 +8,9 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, func, or_
+from sqlmodel import col, func
 
-from data.queries import AppointmentDTO, Page, Queries, _like
+from data.queries import AppointmentDTO, Page, Queries, every_word
 from data.tables import (
     AccountRow,
     AppointmentRow,
@@ -63,21 +63,7 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 class AccountQueries(Queries):
     def _words(self, query: Any, text: str, names: tuple[Any, ...], emails: tuple[Any, ...] = ()) -> Any:
-        """Every word must match one of the columns: names case- and (on SQLite) accent-insensitively, emails
-        case-insensitively (plain lower(): cheaper than the Python fold on every row). A word with an @ is
-        looked for in the emails only."""
-        sqlite = self.engine.dialect.name == "sqlite"
-        for word in (text or "").lower().split()[:8]:
-            word = word.strip(".,;")
-            if not word:
-                continue
-            plain = _like(word, accent_insensitive=False)
-            matches = [func.lower(c).like(plain, escape="\\") for c in emails]
-            if "@" not in word or not emails:
-                like = _like(word, sqlite)
-                matches += [self._fold(c).like(like, escape="\\") for c in names]
-            query = query.where(or_(*matches))
-        return query
+        return query.where(*every_word(text, names, emails, sqlite=self._sqlite))
 
     # ---- doctors --------------------------------------------------------------------------
     def _doctor_accounts(self) -> sa.Select:

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from data.queries import Page, _like
+from data.queries import Page, every_word
 from data.tables import AccountRow, AuditEventRow, PatientRow
 from domain.errors import NotAllowed
 from domain.model import Actor, Role, ensure_aware
@@ -57,9 +57,6 @@ class AuditFilter:
 class AuditQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine.execution_options(readonly=True)
-
-    def _fold(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
-        return sa.func.hs_fold(column) if self.engine.dialect.name == "sqlite" else sa.func.lower(column)
 
     def _base(self) -> sa.Select:
         return sa.select(
@@ -120,16 +117,8 @@ class AuditQueries:
         actor.require(Role.ADMIN)
         sqlite = self.engine.dialect.name == "sqlite"
         where: list[sa.ColumnElement[bool]] = []
-        for word in f.actor.split()[:8]:
-            like = _like(word, sqlite)
-            where.append(
-                sa.or_(
-                    self._fold(ACC.c.display_name).like(like, escape="\\"),
-                    sa.func.lower(ACC.c.email).like(_like(word, False), escape="\\"),
-                )
-            )
-        for word in f.patient.split()[:8]:
-            where.append(self._fold(P.c.name).like(_like(word, sqlite), escape="\\"))
+        where += every_word(f.actor, (ACC.c.display_name,), (ACC.c.email,), sqlite=sqlite)
+        where += every_word(f.patient, (P.c.name,), sqlite=sqlite)
         if f.action:
             where.append(E.action == f.action)
         if f.start is not None:

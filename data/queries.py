@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
@@ -41,6 +42,29 @@ def _like(text: str, accent_insensitive: bool = True) -> str:
     folded = fold_text(text) if accent_insensitive else text.lower()
     escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def fold_column(column: Any, sqlite: bool) -> Any:
+    """Case- (and on SQLite accent-) insensitive form of a column, matching `fold_text` of the search."""
+    return func.hs_fold(column) if sqlite else func.lower(column)
+
+
+def every_word(text: str, names: Sequence[Any], emails: Sequence[Any] = (), *, sqlite: bool) -> list[Any]:
+    """One condition per word typed (at most 8), in any order: the word is in one of `names` (case- and, on
+    SQLite, accent-insensitive) or of `emails` (case-insensitive; plain lower() is cheaper than the fold). A word
+    with an @ is looked for in the emails only, when there are any."""
+    conditions = []
+    for raw in (text or "").lower().split()[:8]:
+        word = raw.strip(".,;")
+        if not word:
+            continue
+        plain = _like(word, accent_insensitive=False)
+        matches = [func.lower(c).like(plain, escape="\\") for c in emails]
+        if "@" not in word or not emails:
+            like = _like(word, sqlite)
+            matches += [fold_column(c, sqlite).like(like, escape="\\") for c in names]
+        conditions.append(or_(*matches))
+    return conditions
 
 
 @dataclass(frozen=True)
@@ -174,9 +198,12 @@ class Queries:
     def _session(self) -> Session:
         return Session(self.engine)
 
+    @property
+    def _sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
     def _fold(self, column: Any) -> Any:
-        """Case- (and on SQLite accent-) insensitive form of a column, matching `fold_text` of the search."""
-        return func.hs_fold(column) if self.engine.dialect.name == "sqlite" else func.lower(column)
+        return fold_column(column, self._sqlite)
 
     # ---- directory -------------------------------------------------------------------------
     def departments(self) -> list[DepartmentDTO]:
@@ -231,17 +258,10 @@ class Queries:
         offset: int = 0,
     ) -> Page[DoctorDTO]:
         q = self._doctor_query()
-        # every word must match somewhere, in any order: "Dr. Okafor" and "okafor amara" both find Dr. Amara Okafor
-        for word in search.lower().split()[:8]:
-            like = _like(word.strip(".,;"), self.engine.dialect.name == "sqlite")
-            q = q.where(
-                or_(
-                    self._fold(DoctorRow.name).like(like, escape="\\"),
-                    self._fold(DoctorRow.specialty).like(like, escape="\\"),
-                    self._fold(DepartmentRow.name).like(like, escape="\\"),
-                    self._fold(DepartmentRow.description).like(like, escape="\\"),  # "skin" finds Dermatology
-                )
-            )
+        # every word must match somewhere, in any order: "Dr. Okafor" and "okafor amara" both find Dr. Amara Okafor;
+        # the department's description too ("skin" finds Dermatology)
+        names = (DoctorRow.name, DoctorRow.specialty, DepartmentRow.name, DepartmentRow.description)
+        q = q.where(*every_word(search, names, sqlite=self._sqlite))
         if department_id is not None:
             q = q.where(DoctorRow.department_id == department_id)
         if bookable_only:
@@ -582,9 +602,7 @@ class Queries:
             where.append(AppointmentRow.doctor_id == doctor_id)
         if department_id is not None:
             where.append(DoctorRow.department_id == department_id)
-        for word in search.lower().split()[:8]:  # every word somewhere in the name, in any order
-            like = _like(word.strip(".,;"), self.engine.dialect.name == "sqlite")
-            where.append(self._fold(PatientRow.name).like(like, escape="\\"))
+        where += every_word(search, (PatientRow.name,), sqlite=self._sqlite)  # every word, in any order
         return where
 
     def arrivals(
