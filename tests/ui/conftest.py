@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 import pytest
-from nicegui import ui
+from nicegui import context, ui
 from nicegui.testing import User
+from nicegui.testing.user_navigate import UserNavigate
+from nicegui.testing.user_notify import UserNotify
 
 from data.db import make_engine
 from data.migrate import upgrade
@@ -37,6 +40,49 @@ def demo_db(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     url = f"sqlite:///{target}"
     monkeypatch.setenv("HEALTHSYNC_DATABASE_URL", url)
     yield url
+
+
+@pytest.fixture(autouse=True)
+def each_page_navigates_and_notifies_its_own_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a browser, ui.navigate and ui.notify act on the page whose client runs the handler. The simulation
+    instead hands both to whichever simulated user had an attribute read last (even by its own outbox), so with
+    several users a live event could send one user's navigation or toast to another. Route both by the client of
+    the running handler, as a browser would; outside any client the simulation's choice stands."""
+    pages: dict[str, User] = {}  # every page a simulated user opened, by client id (old pages live on, too)
+    opening: ContextVar[User | None] = ContextVar("opening", default=None)  # whose page is being built
+    opened = User.open
+
+    async def open_and_remember(self: User, path: str, *, clear_forward_history: bool = True):  # type: ignore[no-untyped-def]
+        token = opening.set(self)
+        try:
+            client = await opened(self, path, clear_forward_history=clear_forward_history)
+        finally:
+            opening.reset(token)
+        pages[client.id] = self
+        return client
+
+    def owner() -> User | None:
+        try:
+            client = context.client
+        except RuntimeError:  # a background task outside any page
+            return opening.get()
+        return pages.get(client.id) or opening.get()  # a page still being built is not the user's client yet
+
+    navigate_to = UserNavigate.to
+
+    def to(self: UserNavigate, target, new_tab: bool = False) -> None:  # type: ignore[no-untyped-def]
+        user = owner()
+        navigate_to(user.navigate if user is not None else self, target, new_tab)
+
+    notify = UserNotify.__call__
+
+    def call(self: UserNotify, message: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        user = owner()
+        notify(user.notify if user is not None else self, message, **kwargs)
+
+    monkeypatch.setattr(User, "open", open_and_remember)
+    monkeypatch.setattr(UserNavigate, "to", to)
+    monkeypatch.setattr(UserNotify, "__call__", call)
 
 
 @pytest.fixture

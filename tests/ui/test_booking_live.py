@@ -114,9 +114,7 @@ async def test_doctor_day_view_shows_booking_live(user: User, create_user, queri
     user.find(marker=marker).click()
     await dialog_open(user)
     user.find(kind=ui.button, content="Book").click()
-    # (no wait for the "Booked:" toast here: the simulation patches ui.notify and ui.navigate globally to
-    # whichever simulated user was touched last, so with two users the booker's hand-over page can open in
-    # the other one; the single-user test above and the browser journeys check the confirmation)
+    await notified(user, "Booked:")
 
     def new_card() -> bool:
         now = {m for e in doctor.find(kind=ui.card).elements for m in e._markers if m.startswith("appointment-")}

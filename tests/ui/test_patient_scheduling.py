@@ -206,18 +206,13 @@ async def test_a_waiting_patient_is_offered_a_freed_time_live_and_books_it(
             for a in queries.patient_appointments(tomas, datetime.now(UTC), upcoming=True)
         )
     )
-    # Book it took Tomás to his list; the simulation patches ui.notify to whichever simulated user was touched
-    # last, so the confirmation may land in any of the lists
+    # Book it took Tomás to his list, which confirms the booking
     newest = max(a.id for a in queries.patient_appointments(tomas, datetime.now(UTC), True))
-    everyone = (waiter, onlooker, user)
     await eventually(
         lambda: waiter.back_history[-1] == f"/patient?booked={newest}",
         why=lambda: str(waiter.back_history[-1:]),
     )
-    await eventually(
-        lambda: any("Booked:" in m for u in everyone for m in u.notify.messages),
-        why=lambda: str([u.notify.messages for u in everyone]),
-    )
+    await notified(waiter, "Booked:")
     assert queries.patient_scheduling(tomas, datetime.now(UTC)) == ([], [])  # off the list, nothing held
     await eventually(lambda: "taken" in slot_buttons(onlooker)[slot_marker(start)].props.get("aria-label", ""))
 
