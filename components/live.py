@@ -27,6 +27,8 @@ def topics_for(event: ev.DomainEvent) -> list[str]:
         return [f"doctor:{event.doctor_id}", f"patient:{event.patient_id}", "stats"]
     if isinstance(event, ev.SlotOffered | ev.OfferEnded):
         return [f"doctor:{event.doctor_id}", f"patient:{event.patient_id}"]
+    if isinstance(event, ev.WaitlistEnded):
+        return [f"patient:{event.patient_id}"]
     if isinstance(event, ev.AvailabilityChanged):
         return [f"doctor:{event.doctor_id}"]
     if isinstance(event, ev.LeaveChanged):  # a closure concerns every doctor's grid

@@ -1,7 +1,7 @@
 """What the hospital tells a patient at once, on every patient page: a time held for them from a waiting list
-(book it or let it go), and an appointment the hospital had to cancel (with the reason and the next free times,
-bookable with one tap). Subscribed to ``patient:<id>``; dialogs hang on the page itself, so a live redraw of a
-list cannot delete them."""
+(book it or let it go), an appointment the hospital had to cancel (with the reason and the next free times,
+bookable with one tap), and one the hospital moved (with the new time). Subscribed to ``patient:<id>``; dialogs
+hang on the page itself, so a live redraw of a list cannot delete them."""
 
 from __future__ import annotations
 
@@ -55,6 +55,15 @@ class PatientAlerts:
                         f"The time held for you ({fmt_when(event.start, self.ctx.tz)}) was offered to the next "
                         "patient. You stay on the waiting list.",
                     )
+                elif event.outcome == "withdrawn":
+                    self._tell(
+                        f"The time held for you ({fmt_when(event.start, self.ctx.tz)}) is no longer available: "
+                        "the doctor does not take bookings at the moment.",
+                    )
+        elif isinstance(event, ev.WaitlistEnded):
+            self._tell(event.message)
+        elif isinstance(event, ev.AppointmentCancelled) and event.moved_to is not None:
+            await self._show_moved(event, event.moved_to)
         elif isinstance(event, ev.AppointmentCancelled) and event.by_role in ("doctor", "admin"):
             await self._show_cancelled(event)
 
@@ -164,10 +173,41 @@ class PatientAlerts:
                 else:
                     ui.label("You can book another time under “Find a doctor”.").classes("text-slate-600")
                 with ui.row().classes("w-full justify-end gap-2"):
-                    ui.button("Find another time", on_click=lambda: self._find(dialog)).props("flat no-caps")
+                    ui.button("Find another time", on_click=lambda: self._go(dialog, "/patient/doctors")).props(
+                        "flat no-caps"
+                    )
                     ui.button("OK", on_click=dialog.close).props("unelevated no-caps")
         dialog.on_value_change(lambda e: None if e.value else dialog.delete())
         dialog.open()
+
+    # ---- an appointment the hospital moved to another doctor or time ----------------------------
+    async def _show_moved(self, event: ev.AppointmentCancelled, new_id: int) -> None:
+        tz = self.ctx.tz
+        old = await io(self.ctx.queries.appointment, event.appointment_id)
+        new = await io(self.ctx.queries.appointment, new_id)
+        if new is None or new.patient_id != self.patient_id:  # (cancelled again meanwhile: the list shows it)
+            return
+        with self.client.content, ui.dialog().props("persistent") as dialog:
+            with ui.card().classes("p-5 gap-3 w-full max-w-md").mark(f"moved-{event.appointment_id}"):
+                with ui.row().classes("items-center gap-2 no-wrap"):
+                    ui.icon("event_repeat", size="1.8rem", color="primary")
+                    ui.label("Appointment moved").classes("text-lg font-medium")
+                doctor = old.doctor if old else "your doctor"
+                ui.label(f"The hospital moved your appointment with {doctor} of {fmt_when(event.start, tz)}.")
+                ui.label(f"Your new appointment: {new.doctor}, {fmt_when(new.start, tz)}.").classes("font-medium")
+                ui.label("If this time does not suit you, you can move or cancel it in your list.").classes(
+                    "text-slate-600"
+                )
+                with ui.row().classes("w-full justify-end gap-2"):
+                    ui.button("My appointments", on_click=lambda: self._go(dialog, "/patient")).props("flat no-caps")
+                    ui.button("OK", on_click=dialog.close).props("unelevated no-caps")
+        dialog.on_value_change(lambda e: None if e.value else dialog.delete())
+        dialog.open()
+
+    def _go(self, dialog: ui.dialog, path: str) -> None:
+        dialog.close()
+        with self.client:
+            ui.navigate.to(path)
 
     async def _book_alternative(
         self, dialog: ui.dialog, button: ui.button, doctor_id: int, start: datetime, reason: str
@@ -189,11 +229,6 @@ class PatientAlerts:
         dialog.close()
         with self.client:
             ui.navigate.to(f"/patient?booked={appointment.id}")
-
-    def _find(self, dialog: ui.dialog) -> None:
-        dialog.close()
-        with self.client:
-            ui.navigate.to("/patient/doctors")
 
     def _tell(self, message: str) -> None:
         with self.client:

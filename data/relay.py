@@ -41,6 +41,8 @@ def decode(payload: str) -> tuple[str, ev.DomainEvent] | None:
         cls = _EVENT_TYPES[data["type"]]
         kwargs: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
+            if f.name not in data["fields"] and f.default is not dataclasses.MISSING:
+                continue  # sent by an instance that predates the field
             value = data["fields"][f.name]
             if f.type in ("datetime", datetime) and isinstance(value, str):
                 value = datetime.fromisoformat(value)

@@ -606,16 +606,35 @@ class WaitlistRepo(_Repo):
         ).all()
         return [self._offer(r) for r in rows]
 
-    def close_for_department(self, department_id: int) -> int:
+    def open_offers_of(self, doctor_id: int, now: datetime) -> list[WaitlistOffer]:
+        rows = self.s.exec(
+            select(WaitlistOfferRow).where(
+                WaitlistOfferRow.doctor_id == doctor_id,
+                WaitlistOfferRow.status == OfferStatus.OPEN.value,
+                WaitlistOfferRow.expires_at > _utc(now),
+            )
+        ).all()
+        return [self._offer(r) for r in rows]
+
+    def _close(self, which: Any) -> list[WaitlistEntry]:
+        rows = self.s.exec(
+            select(WaitlistEntryRow).where(which, WaitlistEntryRow.status == WaitlistStatus.WAITING.value)
+        ).all()
+        for row in rows:
+            row.status = WaitlistStatus.LEFT.value
+            self.s.add(row)
+        self.s.flush()
+        return [self._entry(r) for r in rows]
+
+    def close_for_doctor(self, doctor_id: int) -> list[WaitlistEntry]:
+        return self._close(WaitlistEntryRow.doctor_id == doctor_id)
+
+    def close_for_department(self, department_id: int) -> list[WaitlistEntry]:
         entries = WaitlistEntryRow.department_id == department_id
-        waiting = self.s.exec(
-            sa.update(WaitlistEntryRow)  # type: ignore[call-overload]
-            .where(entries, WaitlistEntryRow.status == WaitlistStatus.WAITING.value)
-            .values(status=WaitlistStatus.LEFT.value)
-        ).rowcount
+        ended = self._close(entries)
         self.s.exec(sa.update(WaitlistEntryRow).where(entries).values(department_id=None))  # type: ignore[call-overload]
         self.s.flush()
-        return int(waiting or 0)
+        return ended
 
 
 class InviteRepo(_Repo):

@@ -29,6 +29,7 @@ class AppointmentCancelled(DomainEvent):
     end: datetime
     by_role: str = ""  # who cancelled: patient, doctor or admin
     reason: str = ""  # what the patient is told
+    moved_to: int | None = None  # the hospital moved it: the new appointment's id
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,16 @@ class OfferEnded(DomainEvent):
     start: datetime
     end: datetime
     outcome: str
+
+
+@dataclass(frozen=True)
+class WaitlistEnded(DomainEvent):
+    """The hospital ended a patient's place on a waiting list (the doctor stopped taking bookings, the
+    department closed); `message` is what the patient is told."""
+
+    entry_id: int
+    patient_id: int
+    message: str
 
 
 @dataclass(frozen=True)

@@ -509,6 +509,7 @@ class OfferStatus(StrEnum):
     TAKEN = "taken"
     DECLINED = "declined"
     EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"  # the doctor stopped taking bookings while the time was held
 
 
 @dataclass

@@ -123,9 +123,17 @@ class WaitlistRepo(Protocol):
         ...
 
     def expired_offers(self, now: datetime) -> list[WaitlistOffer]: ...
-    def close_for_department(self, department_id: int) -> int:
+    def open_offers_of(self, doctor_id: int, now: datetime) -> list[WaitlistOffer]:
+        """Every unexpired open hold of this doctor's times."""
+        ...
+
+    def close_for_doctor(self, doctor_id: int) -> list[WaitlistEntry]:
+        """The doctor stops taking bookings: the entries waiting for them end (left); returns those."""
+        ...
+
+    def close_for_department(self, department_id: int) -> list[WaitlistEntry]:
         """A department goes away: its waiting entries end (left) and no entry points at it any more.
-        Returns how many were still waiting."""
+        Returns the entries that were still waiting."""
         ...
 
 

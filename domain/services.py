@@ -481,9 +481,34 @@ class Services:
                 doctor = uow.doctors.by_account(account.id)
                 uow.record(events.DirectoryChanged("doctor"))
                 if doctor is not None and doctor.id is not None:
+                    if deactivate:
+                        self._withdraw_doctor(uow, doctor, now)
                     uow.record(events.AvailabilityChanged(doctor.id))
             uow.commit()
             return account
+
+    def _withdraw_doctor(self, uow: UnitOfWork, doctor: Doctor, now: datetime) -> None:
+        """A doctor who stops taking bookings holds no times for waiting patients and keeps no waiting list:
+        the patients are told at once, and those waiting for the department stay on its list."""
+        assert doctor.id is not None
+        for offer in uow.waitlist.open_offers_of(doctor.id, now):
+            self._end_offer(uow, offer, OfferStatus.WITHDRAWN)
+        self._end_waiting(
+            uow,
+            uow.waitlist.close_for_doctor(doctor.id),
+            doctor.name,
+            f"{doctor.name} does not take bookings at the moment. Please choose another doctor under “Find a doctor”.",
+        )
+
+    def _end_waiting(self, uow: UnitOfWork, ended: list[WaitlistEntry], who: str, why: str) -> list[WaitlistEntry]:
+        for entry in ended:
+            assert entry.id is not None
+            uow.record(
+                events.WaitlistEnded(
+                    entry.id, entry.patient_id, f"Your place on the waiting list for {who} has ended: {why}"
+                )
+            )
+        return ended
 
     def deactivate_account(self, actor: Actor, account_id: int, reason: str) -> Account:
         """The account can no longer sign in or act; its open pages close (AccountStatusChanged). A doctor is
@@ -509,7 +534,14 @@ class Services:
                     f"“{department.name}” still has {doctors} doctor{'' if doctors == 1 else 's'}. "
                     "Move them to another department first."
                 )
-            closed = uow.waitlist.close_for_department(department_id)
+            closed = len(
+                self._end_waiting(
+                    uow,
+                    uow.waitlist.close_for_department(department_id),
+                    f"any doctor in {department.name}",
+                    "the department has closed. Please choose a doctor under “Find a doctor”.",
+                )
+            )
             uow.departments.remove(department_id)
             uow.audit.add(
                 AuditEvent(
@@ -611,10 +643,10 @@ class Services:
                 actor, now, "prov", f"Moved by the hospital: your new appointment is with {target.name}, {when}."
             )
             uow.appointments.save(old)  # frees the old time inside this transaction only
-            self._record_cancel(uow, old, actor)
             new = self._book_slot(
                 uow, old.patient_id, target, start, old.reason, vt, rescheduled_from=old.id, locked=True
             )
+            self._record_cancel(uow, old, actor, moved_to=new.id)  # the patient is told of the move, not a loss
             uow.audit.add(
                 AuditEvent(
                     now,
@@ -1085,7 +1117,9 @@ class Services:
             uow.commit()
             return new
 
-    def _record_cancel(self, uow: UnitOfWork, appointment: Appointment, actor: Actor | None) -> None:
+    def _record_cancel(
+        self, uow: UnitOfWork, appointment: Appointment, actor: Actor | None, moved_to: int | None = None
+    ) -> None:
         assert appointment.id is not None
         uow.record(
             events.AppointmentCancelled(
@@ -1096,6 +1130,7 @@ class Services:
                 appointment.end,
                 by_role=actor.role.value if actor else "system",
                 reason=appointment.cancellation_text,
+                moved_to=moved_to,
             )
         )
 

@@ -142,6 +142,7 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
         assert actor.patient_id is not None
         patient_id = actor.patient_id
         rows: dict[int, tuple[AppointmentRow, ui.button]] = {}
+        watched: set[int] = set()  # doctors of the upcoming visits, whose (un)availability the list shows
 
         async def on_cancel(dto: AppointmentDTO) -> None:
             await cancel_flow(actor, dto)  # the live update re-draws the list
@@ -197,6 +198,9 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
                     button.props("title='Check in when you are at the hospital'")
                     button.visible = can_check_in(dto)
                 rows[dto.id] = (row, button)
+            for doctor_id in {dto.doctor_id for dto in upcoming} - watched:
+                watched.add(doctor_id)
+                ctx.live.subscribe(f"doctor:{doctor_id}", on_doctor_event)
             if waiting:
                 ui.label("Waiting lists").classes("text-lg font-medium mt-4")
                 for entry_id, doctor, department, first, last in waiting:
@@ -214,6 +218,13 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
                 ui.label("Recent and cancelled").classes("text-lg font-medium mt-4")
                 for dto in past:
                     AppointmentRow(dto, ctx.tz, show="doctor")
+
+        async def on_doctor_event(event: ev.DomainEvent) -> None:
+            # a doctor of an upcoming visit stopped (or resumed) taking bookings: the visit's note changes
+            if isinstance(event, ev.AvailabilityChanged) and any(
+                r.dto.doctor_id == event.doctor_id for r, _ in rows.values()
+            ):
+                await redraw()
 
         with frame(ctx, actor, "My appointments"):
             await patient_alerts(ctx, actor)

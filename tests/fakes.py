@@ -322,15 +322,26 @@ class FakeWaitlistRepo:
     def expired_offers(self, now: datetime) -> list[WaitlistOffer]:
         return [copy.deepcopy(o) for o in self.t.offers.values() if o.status == OfferStatus.OPEN and o.expires <= now]
 
-    def close_for_department(self, department_id: int) -> int:
-        waiting = 0
+    def open_offers_of(self, doctor_id: int, now: datetime) -> list[WaitlistOffer]:
+        return [copy.deepcopy(o) for o in self.t.offers.values() if o.doctor_id == doctor_id and o.is_open(now)]
+
+    def close_for_doctor(self, doctor_id: int) -> list[WaitlistEntry]:
+        ended = []
+        for entry in self.t.waitlist.values():
+            if entry.doctor_id == doctor_id and entry.status == WaitlistStatus.WAITING:
+                entry.status = WaitlistStatus.LEFT
+                ended.append(copy.deepcopy(entry))
+        return ended
+
+    def close_for_department(self, department_id: int) -> list[WaitlistEntry]:
+        ended = []
         for entry in self.t.waitlist.values():
             if entry.department_id == department_id:
                 if entry.status == WaitlistStatus.WAITING:
                     entry.status = WaitlistStatus.LEFT
-                    waiting += 1
+                    ended.append(copy.deepcopy(entry))
                 entry.department_id = None
-        return waiting
+        return ended
 
 
 class FakeInviteRepo:

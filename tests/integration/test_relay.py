@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from data.db import make_engine
@@ -15,6 +17,12 @@ def test_events_survive_the_round_trip_through_json() -> None:
     event = ev.SlotBooked(7, 3, 11, start, start + timedelta(minutes=15))
     assert decode(encode(event, "me")) == ("me", event)
     assert decode('{"type": "Nope"}') is None  # a malformed payload is ignored, not a crash
+    moved = ev.AppointmentCancelled(7, 3, 11, start, start + timedelta(minutes=15), "admin", "Moved", moved_to=8)
+    assert decode(encode(moved, "me")) == ("me", moved)
+    # an instance that predates a field with a default still gets through (a rolling upgrade)
+    older = json.loads(encode(moved, "me"))
+    del older["fields"]["moved_to"]
+    assert decode(json.dumps(older)) == ("me", replace(moved, moved_to=None))
 
 
 def test_no_relay_on_sqlite(sqlite_url: str) -> None:

@@ -184,6 +184,26 @@ def test_a_freed_time_goes_to_the_waiting_list_in_order_on_the_database(svc, wor
     assert stored is not None and stored.status.value == "booked"
 
 
+def test_a_deactivated_doctors_held_time_and_waiting_list_end_on_the_database(svc, world, clock) -> None:
+    admin, department_id, [(weber, weber_me), _], [anna, _, wes, wil] = world
+    booked = svc.book(anna, weber, at(MONDAY, 10))
+    mine = svc.join_waitlist(wes, MONDAY, MONDAY, doctor_id=weber)
+    department = svc.join_waitlist(wil, MONDAY, MONDAY, department_id=department_id)
+    svc.cancel(anna, booked.id or 0)  # held for Wes
+    with svc.uow(readonly=True) as uow:
+        (held,) = uow.waitlist.open_offers_of(weber, clock.now())
+
+    svc.deactivate_account(admin, weber_me.account_id, "On sabbatical")
+
+    with svc.uow(readonly=True) as uow:
+        assert uow.waitlist.open_offers_of(weber, clock.now()) == []
+        assert {o.status.value for o in uow.waitlist.offers_of(weber, held.start)} == {"withdrawn"}
+        assert uow.waitlist.get(mine.id or 0).status.value == "left"  # type: ignore[union-attr]
+        assert uow.waitlist.get(department.id or 0).status.value == "waiting"  # type: ignore[union-attr]
+    with pytest.raises(ValidationError, match="offer has ended"):
+        svc.accept_offer(wes, held.id or 0)
+
+
 def test_the_visit_workflow_and_admin_reset_are_audited_in_the_database(svc, world, clock, engine) -> None:
     admin, _, [(weber, weber_me), _], [anna, ben, *_] = world
     visit = svc.book(anna, weber, at(MONDAY, 9))

@@ -4,7 +4,7 @@ deactivated doctor's patients are told, invites for imported patients, deleting 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from nicegui import app, ui
@@ -14,7 +14,7 @@ from data.db import make_engine
 from data.seed import DOCTORS
 from domain.model import Actor, Role
 from tests.ui.conftest import ADMIN_LOGIN, DOCTOR_LOGIN, PATIENT_LOGIN, login, sign_in
-from tests.ui.test_booking_live import dialog_open, eventually, found, shows
+from tests.ui.test_booking_live import dialog_open, eventually, found, notified, shows
 
 
 def okafor(queries) -> int:
@@ -115,6 +115,69 @@ async def test_a_deactivated_doctors_appointment_is_cancelled_and_the_patient_to
     await eventually(lambda: shows(user, "Dr. Okafor has left the hospital"))
 
 
+async def test_a_patients_open_list_changes_when_their_doctor_is_deactivated(user: User, queries, demo_db: str) -> None:
+    services = app.state.healthsync.services
+    patient = queries.patients(search=PATIENT_LOGIN[0]).items[0]
+    theirs = [
+        a
+        for a in queries.patient_appointments(patient.id, datetime.now(UTC), upcoming=True)
+        if a.doctor == DOCTORS[0][0]
+    ][0]
+    doctor_account = account_id(demo_db, DOCTOR_LOGIN[0])
+    await sign_in(user, PATIENT_LOGIN[0], demo_db)
+    await user.should_see(marker=f"appointment-{theirs.id}")
+    note = "is not available at the moment: the hospital will move or cancel"
+    await user.should_not_see(note)
+
+    # without a reload, the visit says what happens next, and stops saying it when the doctor is back
+    services.deactivate_account(admin_actor(), doctor_account, "Left the hospital")
+    await eventually(lambda: shows(user, note))
+    services.reactivate_account(admin_actor(), doctor_account, "Came back")
+    await eventually(lambda: not shows(user, note))
+
+    # a waiting list for the doctor ends with a word why
+    maria = Actor(account_id(demo_db, PATIENT_LOGIN[0]), Role.PATIENT, patient_id=patient.id)
+    today = datetime.now(UTC).date()
+    entry = services.join_waitlist(maria, today, today + timedelta(days=14), doctor_id=okafor(queries))
+    await user.open("/patient")
+    await user.should_see(marker=f"waitlist-{entry.id}")
+    services.deactivate_account(admin_actor(), doctor_account, "Left the hospital")
+    await notified(user, f"Your place on the waiting list for {DOCTORS[0][0]} has ended")
+    await eventually(lambda: not any(f"waitlist-{entry.id}" in e._markers for e in found(user, ui.card)))
+
+
+async def test_an_appointment_the_hospital_moves_reads_as_a_move_for_the_patient(
+    user: User, create_user, queries, demo_db: str
+) -> None:
+    patient = queries.patients(search=PATIENT_LOGIN[0]).items[0]
+    theirs = [
+        a
+        for a in queries.patient_appointments(patient.id, datetime.now(UTC), upcoming=True)
+        if a.doctor == DOCTORS[0][0]
+    ][0]
+    await sign_in(user, PATIENT_LOGIN[0], demo_db)
+    await user.should_see(marker=f"appointment-{theirs.id}")
+
+    admin = create_user()
+    await sign_in(admin, ADMIN_LOGIN[0], demo_db)
+    await admin.open(f"/admin/doctors/{okafor(queries)}")
+    admin.find(marker=f"move-{theirs.id}").click()
+    await dialog_open(admin)
+    target = sorted(m for e in found(admin, ui.button) for m in e._markers if m.startswith("move-to-"))[0]
+    admin.find(marker=target).click()  # the first time offered
+    await notified(admin, "the patient has been told")
+
+    moved = queries.appointment(theirs.id)
+    assert moved is not None and moved.status == "cancelled"
+    new = max(queries.patient_appointments(patient.id, datetime.now(UTC), upcoming=True), key=lambda a: a.id)
+    assert new.start != theirs.start and new.id != theirs.id
+    # the patient reads a move with the new time, not a cancellation with times to pick from
+    await eventually(lambda: shows(user, "Appointment moved"))
+    assert shows(user, f"Your new appointment: {new.doctor}")
+    assert not shows(user, "The hospital cancelled your appointment")
+    await user.should_see(marker=f"appointment-{new.id}")  # and their open list shows the new visit
+
+
 async def test_an_imported_patient_is_invited_and_signs_in_with_their_own_password(
     user: User, create_user, demo_db: str
 ) -> None:
@@ -143,7 +206,7 @@ async def test_an_imported_patient_is_invited_and_signs_in_with_their_own_passwo
     patient.find(marker="invite-password").type("jonas-pass-2026")
     patient.find(marker="invite-repeat").type("jonas-other-2026")
     patient.find(marker="invite-submit").click()
-    await eventually(lambda: any("do not match" in m for m in patient.notify.messages + user.notify.messages))
+    await notified(patient, "do not match")
     patient.find(marker="invite-repeat").clear()
     patient.find(marker="invite-repeat").type("jonas-pass-2026")
     patient.find(marker="invite-submit").click()

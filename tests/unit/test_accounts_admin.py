@@ -248,8 +248,45 @@ def test_an_empty_department_is_deleted_and_its_waiting_list_ends(svc, store, ad
     assert store.tables.waitlist[entry.id].department_id is None
     assert store.tables.audit[-1].action == "department.delete"
     assert events.DirectoryChanged("department") in store.published
+    told = [e for e in store.published if isinstance(e, events.WaitlistEnded)]
+    assert [(e.entry_id, e.patient_id) for e in told] == [(entry.id, patient.id)]
+    assert "any doctor in Cardiology" in told[0].message and "closed" in told[0].message
     with pytest.raises(NotFound):
         svc.delete_department(admin, cardiology)
+
+
+def test_a_deactivated_doctors_waiting_list_and_held_times_end_and_the_patients_are_told(
+    svc, store, admin, cardiology
+) -> None:
+    weber, weber_me = store.add_doctor("Dr Weber", HOURS, department_id=cardiology)
+    store.add_doctor("Dr Okafor", HOURS, department_id=cardiology)
+    assert weber.id is not None
+    _, eva = store.add_patient("Eva Meier")
+    _, ben = store.add_patient("Ben Park")
+    _, cem = store.add_patient("Cem Yilmaz")
+    week = (date(2026, 3, 3), date(2026, 3, 6))
+    start = datetime(2026, 3, 4, 9, tzinfo=UTC)
+    held = svc.book(cem, weber.id, start)
+    for_weber = svc.join_waitlist(eva, *week, doctor_id=weber.id)
+    for_department = svc.join_waitlist(ben, *week, department_id=cardiology)
+    svc.cancel(cem, held.id)  # the freed time is held for Eva, the first waiting
+    offer = next(e for e in store.published if isinstance(e, events.SlotOffered))
+    assert offer.patient_id == eva.patient_id
+
+    store.published.clear()
+    svc.deactivate_account(admin, weber_me.account_id, "On sabbatical")
+    ended = [e for e in store.published if isinstance(e, events.OfferEnded)]
+    assert [(e.offer_id, e.outcome) for e in ended] == [(offer.offer_id, "withdrawn")]
+    with pytest.raises(ValidationError, match="offer has ended"):
+        svc.accept_offer(eva, offer.offer_id)
+    told = [e for e in store.published if isinstance(e, events.WaitlistEnded)]
+    assert [(e.entry_id, e.patient_id) for e in told] == [(for_weber.id, eva.patient_id)]
+    assert "Dr Weber does not take bookings" in told[0].message
+    assert store.tables.waitlist[for_weber.id].status == WaitlistStatus.LEFT
+    # the department's list goes on: another of its doctors can still offer Ben a time
+    assert store.tables.waitlist[for_department.id].status == WaitlistStatus.WAITING
+    svc.reactivate_account(admin, weber_me.account_id, "Back")  # coming back does not resurrect old entries
+    assert store.tables.waitlist[for_weber.id].status == WaitlistStatus.LEFT
 
 
 def test_department_create_and_update_are_audited(svc, store, admin) -> None:
@@ -350,6 +387,7 @@ def test_a_deactivated_doctors_patients_are_moved_or_told(svc, store, admin, car
     assert (moved.doctor_id, moved.start, moved.rescheduled_from) == (okafor.id, first.start, first.id)
     told = [e for e in store.published if isinstance(e, events.AppointmentCancelled) and e.appointment_id == first.id]
     assert told and told[0].by_role == "admin" and "Dr Okafor" in told[0].reason
+    assert told[0].moved_to == moved.id  # told as a move, with the new appointment
 
     with pytest.raises(NotFound, match="does not take bookings"):
         svc.admin_move(admin, second.id, weber.id, datetime(2026, 3, 5, 9, tzinfo=UTC))
@@ -358,5 +396,6 @@ def test_a_deactivated_doctors_patients_are_moved_or_told(svc, store, admin, car
     svc.cancel(admin, second.id, "prov", "Dr Weber has left the hospital")
     told = [e for e in store.published if isinstance(e, events.AppointmentCancelled) and e.appointment_id == second.id]
     assert told[0].by_role == "admin" and "Dr Weber has left the hospital" in told[0].reason
+    assert told[0].moved_to is None
     assert not any(isinstance(e, events.SlotOffered) for e in store.published)
     assert svc.alternatives(ben, second.id) and all(d.id == okafor.id for d, _ in svc.alternatives(ben, second.id))
