@@ -143,6 +143,7 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
         patient_id = actor.patient_id
         rows: dict[int, tuple[AppointmentRow, ui.button]] = {}
         watched: set[int] = set()  # doctors of the upcoming visits, whose (un)availability the list shows
+        shown = {"upcoming": PAGE_SIZE}  # the next visits first; more on asking (a live redraw keeps the count)
 
         async def on_cancel(dto: AppointmentDTO) -> None:
             await cancel_flow(actor, dto)  # the live update re-draws the list
@@ -179,7 +180,9 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
         @ui.refreshable
         async def show() -> None:
             now = ctx.services.clock.now()
-            upcoming = await io(ctx.queries.patient_appointments, patient_id, now, True)
+            upcoming = await io(ctx.queries.patient_appointments, patient_id, now, True, shown["upcoming"] + 1)
+            more_upcoming = len(upcoming) > shown["upcoming"]
+            upcoming = upcoming[: shown["upcoming"]]
             past = await io(ctx.queries.patient_appointments, patient_id, now, False, 10)
             waiting, _ = await io(ctx.queries.patient_scheduling, patient_id, now)
             rows.clear()
@@ -198,6 +201,10 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
                     button.props("title='Check in when you are at the hospital'")
                     button.visible = can_check_in(dto)
                 rows[dto.id] = (row, button)
+            if more_upcoming:
+                ui.button("Show later appointments", icon="expand_more", on_click=show_more).props("flat no-caps").mark(
+                    "more-upcoming"
+                )
             for doctor_id in {dto.doctor_id for dto in upcoming} - watched:
                 watched.add(doctor_id)
                 ctx.live.subscribe(f"doctor:{doctor_id}", on_doctor_event)
@@ -218,6 +225,10 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
                 ui.label("Recent and cancelled").classes("text-lg font-medium mt-4")
                 for dto in past:
                     AppointmentRow(dto, ctx.tz, show="doctor")
+
+        async def show_more() -> None:
+            shown["upcoming"] += PAGE_SIZE
+            await redraw()
 
         async def on_doctor_event(event: ev.DomainEvent) -> None:
             # a doctor of an upcoming visit stopped (or resumed) taking bookings: the visit's note changes

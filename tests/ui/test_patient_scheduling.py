@@ -263,3 +263,31 @@ async def test_bad_waiting_list_dates_are_explained_and_nothing_is_joined(user: 
     await notified(user, "Last day: please enter a date")
     await dialog_open(user)  # still open, with what was typed
     assert queries.patient_scheduling(patient_id(queries, PATIENT_LOGIN[0]), datetime.now(UTC)) == ([], [])
+
+
+async def test_a_long_list_of_upcoming_visits_opens_with_the_next_ones_and_shows_the_rest_on_asking(
+    user: User, queries, demo_db: str
+) -> None:
+    services = app.state.healthsync.services
+    doc = doctor_id(queries, OKAFOR)
+    tomas = actor_of(demo_db, OTHER_PATIENT_LOGIN[0])
+    free = [s for s, ok in services.slots(doc, services.clock.today() + timedelta(days=2), 7) if ok]
+    with services.uow(readonly=True) as uow:  # his visits with other doctors
+        theirs = uow.appointments.active_for_patient(tomas.patient_id, free[0].start, free[-1].end)
+    booked = 0
+    for slot in free[::2]:
+        if booked < 23 and not any(a.overlaps(slot.start, slot.end) for a in theirs):
+            services.book(tomas, doc, slot.start, "Series of treatments")
+            booked += 1
+    mine = queries.patient_appointments(patient_id(queries, OTHER_PATIENT_LOGIN[0]), datetime.now(UTC), True)
+    assert len(mine) >= 23
+    await sign_in(user, OTHER_PATIENT_LOGIN[0], demo_db)
+
+    def shown() -> set[int]:
+        return {int(m.split("-")[1]) for e in found(user, ui.card) for m in e._markers if m.startswith("appointment-")}
+
+    upcoming = {a.id for a in mine}  # ("Recent and cancelled" has cards too)
+    assert shown() & upcoming == {a.id for a in mine[:20]}  # the next twenty, in time order
+    user.find(marker="more-upcoming").click()
+    await eventually(lambda: shown() & upcoming == upcoming)
+    await user.should_not_see(marker="more-upcoming")
