@@ -5,6 +5,8 @@ hang on the page itself, so a live redraw of a list cannot delete them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from nicegui import Client, ui
@@ -74,22 +76,26 @@ class PatientAlerts:
         tz = self.ctx.tz
         if offer_id in self.offers:  # the same offer arrived twice while the doctor was read
             return
-        with self.client.content, ui.dialog().props("persistent") as dialog:
-            with ui.card().classes("p-5 gap-3 w-full max-w-md").mark(f"offer-{offer_id}"):
-                with ui.row().classes("items-center gap-2 no-wrap"):
-                    ui.icon("event_available", size="1.8rem", color="positive")
-                    ui.label("A time became free").classes("text-lg font-medium")
-                ui.label(f"{name}, {fmt_when(start, tz)}.").classes("font-medium")
-                ui.label(f"It is held for you until {fmt_time(expires, tz)}.").classes("text-slate-600")
-                with ui.row().classes("w-full justify-end gap-2"):
-                    ui.button("No thanks", on_click=lambda: self._decline(offer_id)).props("flat no-caps")
-                    ui.button("Book it", icon="check", on_click=lambda: self._accept(offer_id)).props(
-                        "unelevated no-caps"
-                    )
-                left = (expires - self.ctx.services.clock.now()).total_seconds()
-                ui.timer(max(left, 0) + 1, lambda: self._expired(offer_id, start), once=True)
+        with self._alert(f"offer-{offer_id}", "event_available", "positive", "A time became free") as dialog:
+            ui.label(f"{name}, {fmt_when(start, tz)}.").classes("font-medium")
+            ui.label(f"It is held for you until {fmt_time(expires, tz)}.").classes("text-slate-600")
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button("No thanks", on_click=lambda: self._decline(offer_id)).props("flat no-caps")
+                ui.button("Book it", icon="check", on_click=lambda: self._accept(offer_id)).props("unelevated no-caps")
+            left = (expires - self.ctx.services.clock.now()).total_seconds()
+            ui.timer(max(left, 0) + 1, lambda: self._expired(offer_id, start), once=True)
         self.offers[offer_id] = dialog
         dialog.open()
+
+    @contextmanager
+    def _alert(self, marker: str, icon: str, color: str, title: str) -> Iterator[ui.dialog]:
+        """A dialog on the page itself (a live redraw of a list cannot delete it) with an icon and a title."""
+        with self.client.content, ui.dialog().props("persistent") as dialog:
+            with ui.card().classes("p-5 gap-3 w-full max-w-md").mark(marker):
+                with ui.row().classes("items-center gap-2 no-wrap"):
+                    ui.icon(icon, size="1.8rem", color=color)
+                    ui.label(title).classes("text-lg font-medium")
+                yield dialog
 
     def _close(self, offer_id: int) -> None:
         dialog = self.offers.pop(offer_id, None)
@@ -150,33 +156,31 @@ class PatientAlerts:
         except DomainError:
             options = []
         reason = dto.reason if dto else ""
-        with self.client.content, ui.dialog().props("persistent") as dialog:
-            with ui.card().classes("p-5 gap-3 w-full max-w-md").mark(f"cancelled-{event.appointment_id}"):
-                with ui.row().classes("items-center gap-2 no-wrap"):
-                    ui.icon("event_busy", size="1.8rem", color="negative")
-                    ui.label("Appointment cancelled").classes("text-lg font-medium")
-                ui.label(headline)
-                if event.reason:
-                    ui.label(f"Reason: {event.reason}").classes("text-slate-600 break-words")
-                if options:
-                    ui.label("The next free times, booked with one tap:").classes("text-sm font-medium mt-1")
-                    with ui.column().classes("w-full gap-2"):
-                        for alt_doctor, slot in options:
-                            assert alt_doctor.id is not None
-                            button = ui.button(f"{alt_doctor.name} · {fmt_when(slot.start, tz)}")
-                            button.props("outline no-caps align=left").classes("w-full")
-                            button.on_click(
-                                lambda b=button, d=alt_doctor.id, s=slot.start: self._book_alternative(
-                                    dialog, b, d, s, reason
-                                )
+        with self._alert(
+            f"cancelled-{event.appointment_id}", "event_busy", "negative", "Appointment cancelled"
+        ) as dialog:
+            ui.label(headline)
+            if event.reason:
+                ui.label(f"Reason: {event.reason}").classes("text-slate-600 break-words")
+            if options:
+                ui.label("The next free times, booked with one tap:").classes("text-sm font-medium mt-1")
+                with ui.column().classes("w-full gap-2"):
+                    for alt_doctor, slot in options:
+                        assert alt_doctor.id is not None
+                        button = ui.button(f"{alt_doctor.name} · {fmt_when(slot.start, tz)}")
+                        button.props("outline no-caps align=left").classes("w-full")
+                        button.on_click(
+                            lambda b=button, d=alt_doctor.id, s=slot.start: self._book_alternative(
+                                dialog, b, d, s, reason
                             )
-                else:
-                    ui.label("You can book another time under “Find a doctor”.").classes("text-slate-600")
-                with ui.row().classes("w-full justify-end gap-2"):
-                    ui.button("Find another time", on_click=lambda: self._go(dialog, "/patient/doctors")).props(
-                        "flat no-caps"
-                    )
-                    ui.button("OK", on_click=dialog.close).props("unelevated no-caps")
+                        )
+            else:
+                ui.label("You can book another time under “Find a doctor”.").classes("text-slate-600")
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button("Find another time", on_click=lambda: self._go(dialog, "/patient/doctors")).props(
+                    "flat no-caps"
+                )
+                ui.button("OK", on_click=dialog.close).props("unelevated no-caps")
         dialog.on_value_change(lambda e: None if e.value else dialog.delete())
         dialog.open()
 
@@ -187,20 +191,16 @@ class PatientAlerts:
         new = await io(self.ctx.queries.appointment, new_id)
         if new is None or new.patient_id != self.patient_id:  # (cancelled again meanwhile: the list shows it)
             return
-        with self.client.content, ui.dialog().props("persistent") as dialog:
-            with ui.card().classes("p-5 gap-3 w-full max-w-md").mark(f"moved-{event.appointment_id}"):
-                with ui.row().classes("items-center gap-2 no-wrap"):
-                    ui.icon("event_repeat", size="1.8rem", color="primary")
-                    ui.label("Appointment moved").classes("text-lg font-medium")
-                doctor = old.doctor if old else "your doctor"
-                ui.label(f"The hospital moved your appointment with {doctor} of {fmt_when(event.start, tz)}.")
-                ui.label(f"Your new appointment: {new.doctor}, {fmt_when(new.start, tz)}.").classes("font-medium")
-                ui.label("If this time does not suit you, you can move or cancel it in your list.").classes(
-                    "text-slate-600"
-                )
-                with ui.row().classes("w-full justify-end gap-2"):
-                    ui.button("My appointments", on_click=lambda: self._go(dialog, "/patient")).props("flat no-caps")
-                    ui.button("OK", on_click=dialog.close).props("unelevated no-caps")
+        with self._alert(f"moved-{event.appointment_id}", "event_repeat", "primary", "Appointment moved") as dialog:
+            doctor = old.doctor if old else "your doctor"
+            ui.label(f"The hospital moved your appointment with {doctor} of {fmt_when(event.start, tz)}.")
+            ui.label(f"Your new appointment: {new.doctor}, {fmt_when(new.start, tz)}.").classes("font-medium")
+            ui.label("If this time does not suit you, you can move or cancel it in your list.").classes(
+                "text-slate-600"
+            )
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button("My appointments", on_click=lambda: self._go(dialog, "/patient")).props("flat no-caps")
+                ui.button("OK", on_click=dialog.close).props("unelevated no-caps")
         dialog.on_value_change(lambda e: None if e.value else dialog.delete())
         dialog.open()
 

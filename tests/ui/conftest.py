@@ -80,6 +80,14 @@ def each_page_navigates_and_notifies_its_own_user(monkeypatch: pytest.MonkeyPatc
         user = owner()
         notify(user.notify if user is not None else self, message, **kwargs)
 
+    should_see = User.should_see
+
+    async def should_see_in_time(self: User, target=None, *, kind=None, marker=None, content=None, retries=3):  # type: ignore[no-untyped-def]
+        # NiceGUI looks three times in 0.3 s; a page opened by a click is still being built that long on a busy
+        # 2-core machine (the ICD-10 index builds in the background of each new app). Look for up to 5 s.
+        await should_see(self, target, kind=kind, marker=marker, content=content, retries=max(retries, 50))  # type: ignore[call-overload]
+
+    monkeypatch.setattr(User, "should_see", should_see_in_time)
     monkeypatch.setattr(User, "open", open_and_remember)
     monkeypatch.setattr(UserNavigate, "to", to)
     monkeypatch.setattr(UserNotify, "__call__", call)

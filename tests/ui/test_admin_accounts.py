@@ -14,7 +14,7 @@ from data.db import make_engine
 from data.seed import DOCTORS
 from domain.model import Actor, Role
 from tests.ui.conftest import ADMIN_LOGIN, DOCTOR_LOGIN, PATIENT_LOGIN, login, sign_in
-from tests.ui.test_booking_live import dialog_open, eventually, found, notified, shows
+from tests.ui.test_booking_live import dialog_open, eventually, found, marias_okafor_visit, notified, shows
 
 
 def okafor(queries) -> int:
@@ -84,9 +84,7 @@ async def test_deactivating_a_doctor_closes_their_open_page(user: User, create_u
 async def test_a_deactivated_doctors_appointment_is_cancelled_and_the_patient_told(
     user: User, create_user, queries, demo_db: str
 ) -> None:
-    patient = queries.patients(search=PATIENT_LOGIN[0]).items[0]
-    mine = queries.patient_appointments(patient.id, datetime.now(UTC), upcoming=True)
-    theirs = [a for a in mine if a.doctor == DOCTORS[0][0]][0]  # the demo books Maria with Dr. Okafor
+    theirs = marias_okafor_visit(queries)
     app.state.healthsync.services.deactivate_account(
         admin_actor(), account_id(demo_db, DOCTOR_LOGIN[0]), "Left the hospital"
     )
@@ -118,11 +116,7 @@ async def test_a_deactivated_doctors_appointment_is_cancelled_and_the_patient_to
 async def test_a_patients_open_list_changes_when_their_doctor_is_deactivated(user: User, queries, demo_db: str) -> None:
     services = app.state.healthsync.services
     patient = queries.patients(search=PATIENT_LOGIN[0]).items[0]
-    theirs = [
-        a
-        for a in queries.patient_appointments(patient.id, datetime.now(UTC), upcoming=True)
-        if a.doctor == DOCTORS[0][0]
-    ][0]
+    theirs = marias_okafor_visit(queries)
     doctor_account = account_id(demo_db, DOCTOR_LOGIN[0])
     await sign_in(user, PATIENT_LOGIN[0], demo_db)
     await user.should_see(marker=f"appointment-{theirs.id}")
@@ -144,17 +138,14 @@ async def test_a_patients_open_list_changes_when_their_doctor_is_deactivated(use
     services.deactivate_account(admin_actor(), doctor_account, "Left the hospital")
     await notified(user, f"Your place on the waiting list for {DOCTORS[0][0]} has ended")
     await eventually(lambda: not any(f"waitlist-{entry.id}" in e._markers for e in found(user, ui.card)))
+    await eventually(lambda: shows(user, note))
 
 
 async def test_an_appointment_the_hospital_moves_reads_as_a_move_for_the_patient(
     user: User, create_user, queries, demo_db: str
 ) -> None:
     patient = queries.patients(search=PATIENT_LOGIN[0]).items[0]
-    theirs = [
-        a
-        for a in queries.patient_appointments(patient.id, datetime.now(UTC), upcoming=True)
-        if a.doctor == DOCTORS[0][0]
-    ][0]
+    theirs = marias_okafor_visit(queries)
     await sign_in(user, PATIENT_LOGIN[0], demo_db)
     await user.should_see(marker=f"appointment-{theirs.id}")
 
