@@ -13,28 +13,25 @@ from nicegui import ui
 from components.appointment_card import STATUS_COLORS, STATUS_LABELS
 from components.dialogs import cancel_dialog, confirm, form_dialog
 from components.frame import (
-    date_input,
-    fmt_leave,
     fmt_when,
     frame,
     guard,
     notify_error,
     notify_ok,
-    parse_date,
     parse_id,
 )
 from components.io import io
+from components.leave_editor import leave_editor
 from components.live import coalesced, on_reconnect
 from data.account_queries import AccountQueries, DoctorAccountDTO, PatientAccountDTO
-from data.queries import AppointmentDTO, DepartmentDTO, LeaveDTO
+from data.queries import AppointmentDTO, DepartmentDTO
 from domain import events as ev
 from domain.errors import DomainError, ValidationError
-from domain.model import TERMINAL_STATUSES, Actor, Appointment, AppointmentStatus, Role
+from domain.model import TERMINAL_STATUSES, Actor, AppointmentStatus, Role
 from domain.services import IssuedInvite
 from pages.context import AppContext
 
 PAGE_SIZE = 25
-MAX_LISTED = 50  # cancelled appointments listed one by one after a closure; the rest are counted
 RESET_TARGETS = {
     AppointmentStatus.BOOKED.value: "booked (the visit is still to come)",
     AppointmentStatus.ARRIVED.value: "arrived (the patient is here)",
@@ -797,130 +794,16 @@ def register(ctx: AppContext) -> None:
         return None
 
     @ui.page("/admin/closures")
-    async def closures() -> RedirectResponse | None:  # noqa: C901
+    async def closures() -> RedirectResponse | None:
         actor = await guard(ctx, "/admin/closures", Role.ADMIN)
         if not isinstance(actor, Actor):
             return actor
-        today = ctx.services.clock.today()
-        busy = {"saving": False}
-
-        async def show_list() -> None:
-            items: list[LeaveDTO] = await io(ctx.queries.leaves, None, ctx.services.clock.now())
-            list_box.clear()
-            with list_box:
-                if not items:
-                    ui.label("No closures ahead.").classes("text-slate-500")
-                for closure in items:
-                    with ui.card().classes("w-full p-3").mark(f"closure-{closure.id}"):
-                        with ui.row().classes("w-full items-center gap-3 no-wrap"):
-                            ui.icon("domain_disabled", size="1.5rem").classes("shrink-0 text-slate-500")
-                            with ui.column().classes("gap-0 grow min-w-0"):
-                                ui.label(fmt_leave(closure.start, closure.end, ctx.tz)).classes(
-                                    "font-medium break-words"
-                                )
-                                ui.label(closure.reason or "No reason given").classes(
-                                    "text-sm text-slate-600 break-words"
-                                )
-                            ui.button(icon="delete", on_click=lambda c=closure: remove(c)).props(
-                                "flat round color=negative aria-label='Remove closure'"
-                            ).mark(f"remove-closure-{closure.id}").tooltip("Remove this closure")
-
-        async def remove(closure: LeaveDTO) -> None:
-            if not await confirm(
-                "Remove this closure?",
-                f"{fmt_leave(closure.start, closure.end, ctx.tz)}. Its times become bookable again; "
-                "appointments it cancelled stay cancelled.",
-                ok="Remove",
-                cancel="Keep it",
-            ):
-                return
-            try:
-                await io(ctx.services.remove_leave, actor, closure.id)
-            except DomainError as error:
-                notify_error(error.message)
-                return
-            notify_ok("Closure removed.")
-            await redraw()
-
-        async def show_result(text: str, cancelled: list[Appointment]) -> None:
-            listed = [a.id for a in cancelled[:MAX_LISTED] if a.id is not None]
-            dtos = await io(ctx.queries.appointments, listed)
-            n = len(cancelled)
-            result_box.clear()
-            result_box.visible = True
-            with result_box:
-                ui.label(f"Closure added: {text}").classes("font-medium")
-                told = "the patient was" if n == 1 else "the patients were"
-                ui.label(
-                    f"{n} appointment{'' if n == 1 else 's'} cancelled"
-                    + (f"; {told} told at once and offered other times." if n else ".")
-                ).classes("text-slate-700").mark("closure-cancelled")
-                for dto in dtos:
-                    with ui.link(target=f"/admin/appointments/{dto.id}").classes("no-underline text-inherit"):
-                        with ui.row().classes("items-baseline gap-2").mark(f"affected-{dto.id}"):
-                            ui.label(dto.patient).classes("font-medium text-primary")
-                            ui.label(f"{dto.doctor} · {fmt_when(dto.start, ctx.tz)}").classes("text-sm text-slate-600")
-                if n > len(dtos):
-                    ui.label(f"… and {n - len(dtos)} more.").classes("text-slate-600")
-
-        async def add() -> None:
-            if busy["saving"]:
-                return
-            try:
-                first = parse_date(first_in.value, "First day")
-                last = parse_date(last_in.value, "Last day")
-                if last < first:
-                    raise ValidationError("The last day of the closure must not be before the first.")
-            except DomainError as error:
-                notify_error(error.message)
-                return
-            if not await confirm(
-                "Close the hospital on these days?",
-                "Every appointment booked then is cancelled and the patients are told at once.",
-                ok="Yes, close",
-                cancel="Back",
-            ):
-                return
-            busy["saving"] = True
-            try:
-                closure, cancelled = await io(
-                    ctx.services.add_leave, actor, None, first, last, "full", reason_in.value or ""
-                )
-            except DomainError as error:
-                notify_error(error.message)
-                return
-            finally:
-                busy["saving"] = False
-            reason_in.value = ""
-            notify_ok("Closure added.")
-            await show_result(fmt_leave(closure.start, closure.end, ctx.tz), cancelled)
-            await redraw()
-
-        async def on_event(event: ev.DomainEvent) -> None:
-            if isinstance(event, ev.LeaveChanged):
-                await redraw()
-
         with frame(ctx, actor, "Hospital closures"):
             ui.label(
                 "Whole days the hospital is closed (holidays, building work): nobody can book them, and every "
                 "appointment booked then is cancelled."
             ).classes("text-slate-600")
-            with ui.card().classes("w-full p-4 gap-3"):
-                with ui.row().classes("w-full items-start gap-3 sm:gap-4"):
-                    first_in = date_input("First day", today).classes("w-[8.5rem] sm:w-44").mark("closure-first")
-                    last_in = date_input("Last day", today).classes("w-[8.5rem] sm:w-44").mark("closure-last")
-                reason_in = ui.input("Reason (shown to the patients)").props("maxlength=300 counter")
-                reason_in.classes("w-full").mark("closure-reason")
-                ui.button("Add closure", icon="add", on_click=add).props("unelevated").mark("add-closure")
-            result_box = ui.card().classes("w-full p-4 gap-1 bg-amber-50").props("flat bordered")
-            result_box.mark("closure-result")
-            result_box.visible = False
-            ui.label("Upcoming closures").classes("text-lg font-medium")
-            list_box = ui.column().classes("w-full gap-2")
-            redraw = coalesced(show_list)
-            await show_list()
-        ctx.live.subscribe("closures", on_event)
-        on_reconnect(redraw)
+            await leave_editor(ctx, actor, None)
         return None
 
     @ui.page("/admin/appointments/{appointment_id}")

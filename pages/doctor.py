@@ -16,7 +16,6 @@ from components.appointment_card import AppointmentRow
 from components.dialogs import cancel_dialog, confirm
 from components.frame import (
     date_input,
-    fmt_day,
     fmt_leave,
     fmt_time,
     fmt_when,
@@ -27,6 +26,7 @@ from components.frame import (
     parse_date,
 )
 from components.io import io
+from components.leave_editor import leave_editor
 from components.live import coalesced, on_reconnect
 from components.queue_board import QueueBoard, WeekBoard
 from data.queries import AppointmentDTO, LeaveDTO
@@ -50,14 +50,13 @@ from domain.schedule import ALLOWED_SLOT_MINUTES
 from pages.context import AppContext
 
 WEEKDAYS = WEEKDAY_NAMES
-MAX_LISTED = 50  # conflicts / affected patients shown by name; the rest are counted
+MAX_LISTED = 50  # appointments outside new hours shown by name; the rest are counted
 STEP_DONE = {
     AppointmentStatus.ARRIVED: "{patient} has arrived.",
     AppointmentStatus.CHECKED_IN: "Visit with {patient} started.",
     AppointmentStatus.FULFILLED: "Visit with {patient} finished.",
     AppointmentStatus.NOSHOW: "{patient} marked as not attended.",
 }
-LEAVE_PARTS = {"full": "Whole day(s)", "morning": "Morning (until 12:00)", "afternoon": "Afternoon (from 12:00)"}
 
 
 def _parse_day(raw: str | None, fallback: date) -> date:
@@ -663,145 +662,15 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
         return None
 
     @ui.page("/doctor/leave")
-    async def leave_page() -> RedirectResponse | None:  # noqa: C901
+    async def leave_page() -> RedirectResponse | None:
         actor = await guard(ctx, "/doctor/leave", Role.DOCTOR)
         if not isinstance(actor, Actor):
             return actor
         assert actor.doctor_id is not None
-        doctor_id = actor.doctor_id
-        today = ctx.services.clock.today()
-        busy = {"saving": False}
-
-        async def show_list() -> None:
-            leaves: list[LeaveDTO] = await io(ctx.queries.leaves, doctor_id, ctx.services.clock.now())
-            list_box.clear()
-            with list_box:
-                if not leaves:
-                    ui.label("No leave or closures ahead.").classes("text-slate-500")
-                for leave in leaves:
-                    closure = leave.doctor_id is None
-                    with ui.card().classes("w-full p-3").mark(f"leave-{leave.id}"):
-                        with ui.row().classes("w-full items-center gap-3 no-wrap"):
-                            ui.icon("domain_disabled" if closure else "beach_access", size="1.5rem").classes(
-                                "shrink-0 text-slate-500"
-                            )
-                            with ui.column().classes("gap-0 grow min-w-0"):
-                                ui.label(fmt_leave(leave.start, leave.end, ctx.tz)).classes("font-medium break-words")
-                                ui.label(leave.reason or "No reason given").classes(
-                                    "text-sm text-slate-600 break-words"
-                                )
-                            if closure:
-                                ui.badge("Hospital closed", color="secondary").props("outline").classes("shrink-0")
-                            else:
-                                ui.button(icon="delete", on_click=lambda x=leave: remove(x)).props(
-                                    "flat round color=negative aria-label='Remove leave'"
-                                ).mark(f"remove-leave-{leave.id}").tooltip("Remove this leave")
-
-        async def remove(leave: LeaveDTO) -> None:
-            if not await confirm(
-                "Remove this leave?",
-                f"{fmt_leave(leave.start, leave.end, ctx.tz)}. Its times become bookable again; "
-                "appointments it cancelled stay cancelled.",
-                ok="Remove",
-                cancel="Keep it",
-            ):
-                return
-            try:
-                await io(ctx.services.remove_leave, actor, leave.id)
-            except DomainError as error:
-                notify_error(error.message)
-                return
-            notify_ok("Leave removed.")
-            await redraw()
-
-        async def show_result(leave_text: str, cancelled: list[Appointment]) -> None:
-            listed = [a.id for a in cancelled[:MAX_LISTED] if a.id is not None]
-            dtos = await io(ctx.queries.appointments, listed)
-            result_box.clear()
-            result_box.visible = True
-            with result_box:
-                ui.label(f"Leave added: {leave_text}").classes("font-medium").mark("leave-added")
-                if not cancelled:
-                    ui.label("No patients were booked in this time.").classes("text-slate-600")
-                    return
-                n = len(cancelled)
-                ui.label(
-                    f"{n} appointments were cancelled; the patients were told at once and offered other times:"
-                    if n != 1
-                    else "1 appointment was cancelled; the patient was told at once and offered other times:"
-                ).classes("text-slate-700")
-                for dto in dtos:
-                    with ui.row().classes("items-baseline gap-2").mark(f"affected-{dto.id}"):
-                        ui.label(dto.patient).classes("font-medium")
-                        ui.label(fmt_when(dto.start, ctx.tz)).classes("text-sm text-slate-600 tabular-nums")
-                if n > len(dtos):
-                    ui.label(f"… and {n - len(dtos)} more.").classes("text-slate-600")
-
-        async def add() -> None:
-            if busy["saving"]:
-                return
-            try:
-                first = parse_date(first_in.value, "First day")
-                last = parse_date(last_in.value, "Last day")
-                if last < first:
-                    raise ValidationError("The last day of the leave must not be before the first.")
-            except DomainError as error:
-                notify_error(error.message)
-                return
-            part = part_in.value or "full"
-            span = fmt_day(datetime.combine(first, time(12), tzinfo=ctx.tz), ctx.tz)
-            if last != first:
-                span += f" – {last.strftime('%a %d %b %Y')}"
-            elif part != "full":
-                span += f", {LEAVE_PARTS.get(part, part).lower()}"
-            if not await confirm(
-                "Add this leave?",
-                f"{span}. Patients booked in this time are cancelled and told at once.",
-                ok="Yes, add it",
-                cancel="Back",
-            ):
-                return
-            busy["saving"] = True
-            try:
-                leave, cancelled = await io(
-                    ctx.services.add_leave, actor, doctor_id, first, last, part, reason_in.value or ""
-                )
-            except DomainError as error:
-                notify_error(error.message)
-                return
-            finally:
-                busy["saving"] = False
-            reason_in.value = ""
-            notify_ok("Leave added.")
-            await show_result(fmt_leave(leave.start, leave.end, ctx.tz), cancelled)
-            await redraw()
-
-        async def on_event(event: ev.DomainEvent) -> None:
-            if isinstance(event, ev.LeaveChanged):
-                await redraw()
-
         with frame(ctx, actor, "Leave"):
             ui.label(
                 "Days you are away: patients cannot book them, and anyone already booked is cancelled, told at "
                 "once and offered other times."
             ).classes("text-slate-600")
-            with ui.card().classes("w-full p-4 gap-3"):
-                with ui.row().classes("w-full items-start gap-3 sm:gap-4"):
-                    first_in = date_input("First day", today).classes("w-[8.5rem] sm:w-44").mark("leave-first")
-                    last_in = date_input("Last day", today).classes("w-[8.5rem] sm:w-44").mark("leave-last")
-                    part_in = ui.select(LEAVE_PARTS, value="full", label="Part of the day").classes("w-56")
-                    part_in.mark("leave-part")
-                reason_in = ui.input("Reason (shown to the patients)").props("maxlength=300 counter")
-                reason_in.classes("w-full").mark("leave-reason")
-                ui.button("Add leave", icon="add", on_click=add).props("unelevated").mark("add-leave")
-            result_box = ui.card().classes("w-full p-4 gap-1 bg-amber-50").props("flat bordered")
-            result_box.mark("leave-result")
-            result_box.visible = False
-            ui.label("Upcoming leave and closures").classes("text-lg font-medium")
-            list_box = ui.column().classes("w-full gap-2")
-            redraw = coalesced(show_list)
-            await show_list()
-        ctx.live.subscribe(f"doctor:{doctor_id}", on_event)
-        ctx.live.subscribe("closures", on_event)
-        on_reconnect(redraw)
+            await leave_editor(ctx, actor, actor.doctor_id)
         return None
