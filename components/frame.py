@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.responses import RedirectResponse
 from nicegui import Client, app, ui
+from nicegui.slot import Slot
 
 from components.io import io
 from domain.errors import NotAllowed, ValidationError
@@ -224,14 +225,25 @@ def frame(ctx: AppContext, actor: Actor | None, title: str) -> Iterator[ui.colum
         yield body
 
 
+def page_client() -> Client | None:
+    """The page of the running handler, also when a live refresh deleted the element that started it (a row whose
+    Move button was clicked, say): the innermost slot whose element still exists."""
+    for slot in reversed(Slot.get_stack()):
+        try:
+            return slot.parent.client
+        except RuntimeError:  # that element is gone
+            continue
+    return None
+
+
 def notify_error(message: str, client: Client | None = None) -> None:
-    """`client`: the page, captured before awaiting, for handlers whose element a live refresh may delete."""
-    with client or nullcontext():
+    """`client`: the page; found from the running handler when not given."""
+    with client or page_client() or nullcontext():
         ui.notify(message, type="negative", position="bottom", multi_line=True)
 
 
 def notify_ok(message: str, client: Client | None = None) -> None:
-    with client or nullcontext():
+    with client or page_client() or nullcontext():
         ui.notify(message, type="positive", position="bottom")
 
 

@@ -496,12 +496,6 @@ def register(ctx: AppContext) -> None:
                 items = await io(accounts.doctor_upcoming, doc.id, ctx.services.clock.now())
                 rows.clear()
                 list_box.clear()
-                deactivated = state["doc"].status == "deactivated"
-                n = len(items)
-                heading.text = f"{n} upcoming appointment{'' if n == 1 else 's'}" + (
-                    ": move or cancel each; the patients are told at once." if deactivated and n else ""
-                )
-                heading.classes(replace="font-medium " + ("text-negative" if deactivated and n else "text-slate-700"))
                 with list_box:
                     for dto in items:
                         with ui.card().classes("w-full p-3").mark(f"upcoming-{dto.id}") as card:
@@ -518,13 +512,21 @@ def register(ctx: AppContext) -> None:
                                     "flat no-caps color=negative"
                                 ).mark(f"cancel-{dto.id}")
                         rows[dto.id] = card
+                count()
+
+            def count() -> None:
+                deactivated = state["doc"].status == "deactivated"
+                n = len(rows)
+                heading.text = f"{n} upcoming appointment{'' if n == 1 else 's'}" + (
+                    ": move or cancel each; the patients are told at once." if deactivated and n else ""
+                )
+                heading.classes(replace="font-medium " + ("text-negative" if deactivated and n else "text-slate-700"))
 
             def drop(appointment_id: int) -> None:
                 card = rows.pop(appointment_id, None)
                 if card is not None and not card.is_deleted:
                     card.delete()
-                n = len(rows)
-                heading.text = f"{n} upcoming appointment{'' if n == 1 else 's'}"
+                count()
 
             async def cancel(dto: AppointmentDTO) -> None:
                 if dto.id in busy:
@@ -537,6 +539,15 @@ def register(ctx: AppContext) -> None:
                     busy.discard(dto.id)
 
             async def move(dto: AppointmentDTO) -> None:
+                if dto.id in busy:  # a double tap opens one dialog
+                    return
+                busy.add(dto.id)
+                try:
+                    await move_one(dto)
+                finally:
+                    busy.discard(dto.id)
+
+            async def move_one(dto: AppointmentDTO) -> None:
                 try:
                     options = await io(ctx.services.move_options, actor, dto.id)
                 except DomainError as error:
@@ -562,16 +573,13 @@ def register(ctx: AppContext) -> None:
                 choice = await dialog
                 if not dialog.is_deleted:
                     dialog.delete()
-                if not choice or dto.id in busy:
+                if not choice:
                     return
-                busy.add(dto.id)
                 try:
                     moved = await io(ctx.services.admin_move, actor, dto.id, choice[0], choice[1])
                 except DomainError as error:
                     notify_error(error.message)
                     return
-                finally:
-                    busy.discard(dto.id)
                 notify_ok(f"Moved to {fmt_when(moved.start, ctx.tz)}; the patient has been told.")
                 drop(dto.id)
 

@@ -356,9 +356,20 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
             moving = None
         with frame(ctx, actor, "Move an appointment" if moving else "Book an appointment"):
             await patient_alerts(ctx, actor)
+            if doctor is not None:  # the doctor stops or resumes taking bookings: the page is another one then
+                bookable, client = doctor.bookable, ui.context.client
+
+                async def on_bookable(event: ev.DomainEvent) -> None:
+                    if isinstance(event, ev.AvailabilityChanged):
+                        fresh = await io(ctx.queries.doctor, event.doctor_id)
+                        if fresh is not None and fresh.bookable != bookable and not client.is_deleted:
+                            with client:
+                                ui.navigate.reload()
+
+                ctx.live.subscribe(f"doctor:{doctor.id}", on_bookable)
             if doctor is None or not doctor.bookable:
                 text = "This doctor does not exist." if doctor is None else "This doctor does not take online bookings."
-                ui.label(text).classes("text-slate-600")
+                ui.label(text).classes("text-slate-600").mark("not-bookable")
                 ui.link("Back to the doctor list", "/patient/doctors")
                 return None
             types = await io(ctx.queries.visit_types, doctor.id)
@@ -552,12 +563,16 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
             row = AppointmentRow(dto, ctx.tz, show="doctor", on_cancel=on_cancel)
 
             async def on_event(event: ev.DomainEvent) -> None:
-                if getattr(event, "appointment_id", None) == appointment_id:
+                # its own changes, and its doctor stopping or resuming bookings (the row says what happens next)
+                if getattr(event, "appointment_id", None) == appointment_id or isinstance(
+                    event, ev.AvailabilityChanged
+                ):
                     fresh = await io(ctx.queries.appointment, appointment_id)
                     if fresh:
                         row.update(fresh)
 
             ctx.live.subscribe(f"patient:{actor.patient_id}", on_event)
+            ctx.live.subscribe(f"doctor:{dto.doctor_id}", on_event)
         return None
 
     @ui.page("/patient/history")

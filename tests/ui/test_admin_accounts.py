@@ -141,6 +141,32 @@ async def test_a_patients_open_list_changes_when_their_doctor_is_deactivated(use
     await eventually(lambda: shows(user, note))
 
 
+async def test_open_booking_and_appointment_pages_follow_the_doctor_being_deactivated_and_back(
+    user: User, create_user, queries, demo_db: str
+) -> None:
+    services = app.state.healthsync.services
+    theirs = marias_okafor_visit(queries)
+    doctor_account = account_id(demo_db, DOCTOR_LOGIN[0])
+    await sign_in(user, PATIENT_LOGIN[0], demo_db)
+    await user.open(f"/patient/doctors/{okafor(queries)}")
+    await user.should_see(marker="join-waitlist")
+    other = create_user()  # the same patient's appointment page, on another device
+    await sign_in(other, PATIENT_LOGIN[0], demo_db)
+    await other.open(f"/patient/appointments/{theirs.id}")
+    note = "is not available at the moment"
+    await other.should_not_see(note)
+
+    services.deactivate_account(admin_actor(), doctor_account, "Left the hospital")
+    await user.should_see("This doctor does not take online bookings.")
+    await user.should_not_see(marker="join-waitlist")
+    await eventually(lambda: shows(other, note))
+
+    services.reactivate_account(admin_actor(), doctor_account, "Came back")
+    await user.should_see(marker="join-waitlist")
+    await user.should_not_see("This doctor does not take online bookings.")
+    await eventually(lambda: not shows(other, note))
+
+
 async def test_an_appointment_the_hospital_moves_reads_as_a_move_for_the_patient(
     user: User, create_user, queries, demo_db: str
 ) -> None:
