@@ -24,6 +24,7 @@ from domain.services import Services
 
 #: appointments for which no new record is started (an existing one can still be amended)
 NO_RECORD_STATUSES = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.ENTERED_IN_ERROR})
+STARTED_STATUSES = frozenset({AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN, AppointmentStatus.FULFILLED})
 REFUSED = "You have no care relationship with this patient, so their record stays closed. This attempt was logged."
 EARLIER_RECORD = "This visit was recorded before (imported or from earlier records); it is kept as it was."
 ADMIN_REFUSED = "Administrators do not read clinical records. This attempt was logged."
@@ -173,6 +174,15 @@ class ClinicalServices:
                 )
             if visit.status == NoteStatus.NONE:
                 raise ValidationError(EARLIER_RECORD)
+            if action != "visit.save":  # a draft may be written ahead; a signature records a visit that took place
+                if appointment.status in NO_RECORD_STATUSES:
+                    status = appointment.status.value.replace("-", " ")
+                    raise ValidationError(f"This appointment is {status}: its record cannot be signed.")
+                if appointment.status not in STARTED_STATUSES and appointment.start > now:
+                    raise ValidationError(
+                        "This visit has not started yet: it can be signed once the patient has arrived or its time "
+                        "has come. You can save it as a draft now."
+                    )
             if visit.version != expected_version:
                 raise ValidationError(
                     "This record was changed in another window since you opened it. Reload the page to see the "
@@ -221,7 +231,8 @@ class ClinicalServices:
         return self._write(actor, appointment_id, form, expected_version, "visit.save")
 
     def sign(self, actor: Actor, appointment_id: int, form: VisitForm, expected_version: int) -> Visit:
-        """Store and sign: from now on the record changes only by amendment. The appointment need not be over."""
+        """Store and sign: from now on the record changes only by amendment. The visit must have begun (the patient
+        arrived, or its time came); it need not be over."""
         return self._write(actor, appointment_id, form, expected_version, "visit.sign")
 
     def amend(self, actor: Actor, appointment_id: int, form: VisitForm, reason: str, expected_version: int) -> Visit:

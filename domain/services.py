@@ -1141,6 +1141,9 @@ class Services:
             appointment = uow.appointments.get(appointment_id, for_update=True)
             if appointment is None or (actor.role == Role.PATIENT and appointment.patient_id != actor.patient_id):
                 raise NotFound("This appointment does not exist.")
+            record = uow.clinical.visit_for_appointment(appointment_id)
+            if record is not None and record.signed:  # it took place: its record stands (mark it in error instead)
+                raise ValidationError("This visit's record is signed, so the appointment can no longer be cancelled.")
             appointment.cancel(actor, self.clock.now(), code, note, self.cancel_cutoff)
             uow.appointments.save(appointment)
             self._record_cancel(uow, appointment, actor)

@@ -73,8 +73,14 @@ def world(engine: Engine):
         for days in (0, 1):
             start = NOW + timedelta(days=days, hours=1)
             appointments.append(
-                uow.appointments.add(
-                    Appointment(doctors[0].doctor_id or 0, patient.id or 0, start, start + timedelta(minutes=15))
+                uow.appointments.add(  # the patient has come (a signature records a visit that took place)
+                    Appointment(
+                        doctors[0].doctor_id or 0,
+                        patient.id or 0,
+                        start,
+                        start + timedelta(minutes=15),
+                        AppointmentStatus.ARRIVED,
+                    )
                 )
             )
         uow.commit()

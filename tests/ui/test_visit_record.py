@@ -70,6 +70,10 @@ def maria_with_okafor(demo_db: str) -> tuple[int, int]:
         p=PATIENTS[0][0],
     )
     assert row is not None, "the demo hospital books Maria with Dr. Okafor"
+    engine = make_engine(demo_db)  # she has come: a visit is signed once it has begun
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE appointment SET status = 'arrived' WHERE id = :a"), {"a": row[0]})
+    engine.dispose()
     return int(row[0]), int(row[1])
 
 

@@ -13,7 +13,16 @@ from domain.clinical import FormProblems, NoteStatus, PrescriptionInput, Prescri
 from domain.clinical_services import ClinicalServices, VisitForm
 from domain.errors import NotAllowed, NotFound, ValidationError
 from domain.model import AccountStatus, Actor, Appointment, AppointmentStatus
-from tests.fakes import BERLIN, FakeAppointmentRepo, FakeStore, FakeUnitOfWorkFactory, FixedClock, weekdays
+from tests.fakes import (
+    BERLIN,
+    FakeAppointmentRepo,
+    FakeHasher,
+    FakeStore,
+    FakeUnitOfWorkFactory,
+    FixedClock,
+    make_services,
+    weekdays,
+)
 
 NOW = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)
 
@@ -76,7 +85,7 @@ def clinical(store: FakeStore) -> ClinicalServices:
 
 @pytest.fixture
 def world(store: FakeStore):
-    """Dr Weber has an appointment with Anna; Dr Lind has none with her; Ben is another patient."""
+    """Dr Weber has an appointment with Anna, who has arrived; Dr Lind has none with her; Ben is another patient."""
     weber, weber_actor = store.add_doctor("Dr Weber", weekdays(time(9), time(12)))
     lind, lind_actor = store.add_doctor("Dr Lind", weekdays(time(9), time(12)))
     anna, anna_actor = store.add_patient("Anna Schmidt")
@@ -84,7 +93,7 @@ def world(store: FakeStore):
     assert weber.id and anna.id
     start = NOW + timedelta(hours=1)
     appointment = FakeAppointmentRepo(store.tables).add(
-        Appointment(weber.id, anna.id, start, start + timedelta(minutes=30), AppointmentStatus.BOOKED)
+        Appointment(weber.id, anna.id, start, start + timedelta(minutes=30), AppointmentStatus.ARRIVED)
     )
     assert appointment.id
     return {
@@ -530,7 +539,7 @@ def test_an_imported_or_earlier_record_is_read_only(clinical, store, world) -> N
 
 def test_audit_details_and_the_printout_name_the_visit_by_its_appointments_number(clinical, store, world) -> None:
     weber = world["weber"]
-    start = NOW + timedelta(days=1)
+    start = NOW - timedelta(days=1)  # yesterday's visit, signed today
     second = FakeAppointmentRepo(store.tables).add(
         Appointment(weber.doctor_id, world["anna_id"], start, start + timedelta(minutes=30), AppointmentStatus.BOOKED)
     )
@@ -558,3 +567,37 @@ def test_an_imported_visit_without_appointment_keeps_its_own_number_worded_as_im
     assert visit_words(None, 7) == "imported visit 7"
     sheet = PrescriptionSheet(7, "Dr A", "", "B", None, NOW.date(), (), 1, NOW, appointment_id=None)
     assert (sheet.visit_words, sheet.visit_slug) == ("imported visit 7", "imported-visit-7")
+
+
+def test_a_visit_is_signed_only_once_it_has_begun_and_never_for_a_cancelled_appointment(clinical, store, world) -> None:
+    weber = world["weber"]
+    start = NOW + timedelta(days=1)
+    tomorrow = FakeAppointmentRepo(store.tables).add(
+        Appointment(weber.doctor_id, world["anna_id"], start, start + timedelta(minutes=30), AppointmentStatus.BOOKED)
+    )
+    assert tomorrow.id is not None
+    draft = clinical.save_draft(weber, tomorrow.id, FORM, 0)  # notes may be prepared ahead
+    with pytest.raises(ValidationError, match="has not started yet"):
+        clinical.sign(weber, tomorrow.id, FORM, draft.version)
+    assert not audit(store, "visit.sign")
+
+    store.tables.appointments[tomorrow.id].status = AppointmentStatus.CANCELLED  # the patient cancelled
+    with pytest.raises(ValidationError, match="cancelled: its record cannot be signed"):
+        clinical.sign(weber, tomorrow.id, FORM, draft.version)
+
+    store.tables.appointments[tomorrow.id].status = AppointmentStatus.ARRIVED  # (had it gone ahead: arrived)
+    assert clinical.sign(weber, tomorrow.id, FORM, draft.version).signed
+
+
+def test_an_appointment_whose_visit_is_signed_can_no_longer_be_cancelled(clinical, store, world) -> None:
+    weber = world["weber"]
+    start = NOW - timedelta(hours=1)  # it began an hour ago; nobody marked her arrived
+    late = FakeAppointmentRepo(store.tables).add(
+        Appointment(weber.doctor_id, world["anna_id"], start, start + timedelta(minutes=30), AppointmentStatus.BOOKED)
+    )
+    assert late.id is not None
+    clinical.sign(weber, late.id, FORM, 0)
+    services = make_services(store, FixedClock(NOW), FakeHasher())
+    with pytest.raises(ValidationError, match="record is signed"):
+        services.cancel(world["admin"], late.id, "prov", "Doctor ill")
+    assert store.tables.appointments[late.id].status == AppointmentStatus.BOOKED
