@@ -18,14 +18,14 @@ from components.frame import fmt_time, notify_error
 from components.io import io
 from domain import events as ev
 from domain.errors import DomainError
-from domain.model import ACTIVE_STATUSES, Slot
+from domain.model import HOLDS_TIME, Slot
 from pages.context import AppContext
 
 #: blocking (runs in a worker thread): the times of `days` local days from `first_day`, each with `free`
 SlotLoader = Callable[[date, int], list[tuple[Slot, bool]]]
 #: blocking: other patients' open waiting-list holds overlapping [start, end) as (offer id, start, end)
 HoldLoader = Callable[[datetime, datetime], list[tuple[int, datetime, datetime]]]
-_ACTIVE = {s.value for s in ACTIVE_STATUSES}
+_HOLDS = {s.value for s in HOLDS_TIME}  # a change among these leaves the time taken
 FREE, TAKEN, HELD, GONE = "free", "taken", "held", "gone"
 LATER_DAYS = 14  # how many more days "Later times" shows
 TOOLTIPS = {FREE: "Free", TAKEN: "Taken", HELD: "Held for a patient from the waiting list", GONE: "No longer bookable"}
@@ -247,7 +247,7 @@ class SlotGrid:
         elif isinstance(event, ev.OfferEnded):
             self.holds.pop(event.offer_id, None)
         elif isinstance(event, ev.AppointmentStatusChanged):
-            if (event.old in _ACTIVE) == (event.new in _ACTIVE):
+            if (event.old in _HOLDS) == (event.new in _HOLDS):
                 return  # e.g. booked -> arrived: the time stays taken
         elif not isinstance(event, ev.AppointmentCancelled | ev.LeaveChanged):
             return

@@ -31,6 +31,7 @@ from domain.errors import Conflict, SlotTaken
 from domain.events import DomainEvent
 from domain.model import (
     ACTIVE_STATUSES,
+    HOLDS_TIME,
     Account,
     AccountStatus,
     Appointment,
@@ -56,6 +57,7 @@ from domain.model import (
 from domain.ports import UnitOfWork
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
+_HOLDS_TIME = [s.value for s in HOLDS_TIME]
 
 
 def _maybe_aware(moment: datetime | None) -> datetime | None:
@@ -385,11 +387,13 @@ class AppointmentRepo(_Repo):
         except IntegrityError:
             raise SlotTaken() from None
 
-    def _active(self, column: Any, key: int, start: datetime, end: datetime) -> list[Appointment]:
+    def _active(
+        self, column: Any, key: int, start: datetime, end: datetime, statuses: list[str] = _ACTIVE
+    ) -> list[Appointment]:
         rows = self.s.exec(
             select(AppointmentRow).where(
                 column == key,
-                AppointmentRow.status.in_(_ACTIVE),  # type: ignore[attr-defined]
+                AppointmentRow.status.in_(statuses),  # type: ignore[attr-defined]
                 AppointmentRow.start_at < _utc(end),  # type: ignore[operator]
                 AppointmentRow.end_at > _utc(start),  # type: ignore[operator]
             )
@@ -399,8 +403,10 @@ class AppointmentRepo(_Repo):
     def active_for_patient(self, patient_id: int, start: datetime, end: datetime) -> list[Appointment]:
         return self._active(AppointmentRow.patient_id, patient_id, start, end)
 
-    def active_for_doctor(self, doctor_id: int, start: datetime, end: datetime) -> list[Appointment]:
-        return self._active(AppointmentRow.doctor_id, doctor_id, start, end)
+    def active_for_doctor(
+        self, doctor_id: int, start: datetime, end: datetime, seen: bool = False
+    ) -> list[Appointment]:
+        return self._active(AppointmentRow.doctor_id, doctor_id, start, end, _HOLDS_TIME if seen else _ACTIVE)
 
     def active_between(self, start: datetime, end: datetime) -> list[Appointment]:
         return self._active(sa.literal(1), 1, start, end)

@@ -47,6 +47,9 @@ ACTIVE_STATUSES: frozenset[AppointmentStatus] = frozenset(
     }
 )
 
+#: statuses whose time the doctor has given: no one else is booked then (a visit finished early keeps its time)
+HOLDS_TIME: frozenset[AppointmentStatus] = ACTIVE_STATUSES | {AppointmentStatus.FULFILLED, AppointmentStatus.NOSHOW}
+
 TERMINAL_STATUSES: frozenset[AppointmentStatus] = frozenset(
     {
         AppointmentStatus.FULFILLED,

@@ -895,7 +895,7 @@ class Services:
         earliest = now + timedelta(hours=doctor.min_notice_hours)
         horizon = now + timedelta(days=doctor.horizon_days)
         span_start, span_end = grid[0].start, grid[-1].start + length
-        taken = uow.appointments.active_for_doctor(doctor.id, span_start, span_end)
+        taken = uow.appointments.active_for_doctor(doctor.id, span_start, span_end, seen=True)
         leaves = uow.leaves.overlapping(doctor.id, span_start, span_end)
         holds = [
             o for o in uow.waitlist.open_offers(doctor.id, span_start, span_end, now) if o.patient_id != patient_id
@@ -973,7 +973,7 @@ class Services:
         now = self.clock.now()
         # appointments before holds: a cancellation commits its freed time and the hold on it together, so
         # (read committed, statement by statement) a booking that saw the old appointment gone sees the hold
-        if uow.appointments.active_for_doctor(doctor.id, start, end):
+        if uow.appointments.active_for_doctor(doctor.id, start, end, seen=True):
             raise SlotTaken()
         for offer in uow.waitlist.open_offers(doctor.id, start, end, now):
             if offer.patient_id != patient_id:
@@ -1266,7 +1266,7 @@ class Services:
                 clash = [
                     a
                     for a in uow.appointments.active_for_doctor(
-                        appointment.doctor_id, appointment.start, appointment.end
+                        appointment.doctor_id, appointment.start, appointment.end, seen=True
                     )
                     + uow.appointments.active_for_patient(appointment.patient_id, appointment.start, appointment.end)
                     if a.id != appointment.id
@@ -1433,7 +1433,7 @@ class Services:
             return
         if not self._bookable(uow, doctor):  # a deactivated doctor's freed times are offered to nobody
             return
-        if uow.appointments.active_for_doctor(doctor_id, start, end) or uow.waitlist.open_offers(
+        if uow.appointments.active_for_doctor(doctor_id, start, end, seen=True) or uow.waitlist.open_offers(
             doctor_id, start, end, now
         ):
             return

@@ -9,14 +9,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.errors import ValidationError
-from domain.model import ACTIVE_STATUSES, AppointmentStatus, Leave, WeeklyTemplate, template_on
+from domain.model import HOLDS_TIME, AppointmentStatus, Leave, WeeklyTemplate, template_on
 from domain.schedule import generate_grid, on_leave
 
 #: the longest range the board and the reports accept at once (a year, leap years included)
 MAX_RANGE_DAYS = 366
 
 #: appointments that take up the doctor's time: still to come, in progress, held, or missed by the patient
-USES_TIME: frozenset[AppointmentStatus] = ACTIVE_STATUSES | {AppointmentStatus.FULFILLED, AppointmentStatus.NOSHOW}
+USES_TIME: frozenset[AppointmentStatus] = HOLDS_TIME
 #: appointments that were due and not cancelled: the base of the no-show rate
 WAS_DUE: frozenset[AppointmentStatus] = frozenset(
     {

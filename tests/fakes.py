@@ -25,6 +25,7 @@ from domain.clinical import CARE_RELATIONSHIP_STATUSES, Visit
 from domain.errors import Conflict, SlotTaken
 from domain.events import DomainEvent
 from domain.model import (
+    HOLDS_TIME,
     Account,
     AccountStatus,
     Actor,
@@ -220,11 +221,13 @@ class FakeAppointmentRepo:
             if a.patient_id == patient_id and a.is_active and a.overlaps(start, end)
         ]
 
-    def active_for_doctor(self, doctor_id: int, start: datetime, end: datetime) -> list[Appointment]:
+    def active_for_doctor(
+        self, doctor_id: int, start: datetime, end: datetime, seen: bool = False
+    ) -> list[Appointment]:
         return [
             copy.deepcopy(a)
             for a in self.t.appointments.values()
-            if a.doctor_id == doctor_id and a.is_active and a.overlaps(start, end)
+            if a.doctor_id == doctor_id and (a.status in HOLDS_TIME if seen else a.is_active) and a.overlaps(start, end)
         ]
 
     def active_between(self, start: datetime, end: datetime) -> list[Appointment]:

@@ -447,6 +447,19 @@ def booked(svc, weber, patients):
     return svc.book(patients[0], weber[0].id, mon(9))
 
 
+def test_a_visit_finished_before_its_time_keeps_its_time_from_other_bookings(
+    svc, store, clock, weber, patients, booked
+) -> None:
+    doc, me = weber
+    clock.set(mon(8, 40))  # the patient came early and was seen at once
+    for step in (AppointmentStatus.ARRIVED, AppointmentStatus.CHECKED_IN, AppointmentStatus.FULFILLED):
+        svc.set_status(me, booked.id, step)
+    free = {s.start for s, ok in svc.slots(doc.id, mon(9).date(), 1) if ok}
+    assert mon(9) not in free and mon(9, 15) in free  # the doctor's day shows one 09:00 visit, not two
+    with pytest.raises(SlotTaken):
+        svc.book(patients[1], doc.id, mon(9))
+
+
 def test_booked_arrived_checked_in_fulfilled_by_the_right_people(svc, store, clock, weber, patients, booked) -> None:
     doc, me = weber
     anna, ben = patients[:2]
