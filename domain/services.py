@@ -319,7 +319,7 @@ class Services:
                 "account",
                 account.id,
                 patient_id=self._patient_of(uow, account),
-                detail=f"{account.role.value} {account.email}, valid until {invite.expires_at.isoformat()}",
+                detail=f"{account.role.value} {account.email}, valid until {self._local(invite.expires_at)}",
             )
         )
         token = self._tokens().issue(invite.nonce)
@@ -656,8 +656,8 @@ class Services:
                     "appointment",
                     new.id,
                     patient_id=old.patient_id,
-                    detail=f"from appointment {old.id} ({old.start.isoformat()}, doctor {old.doctor_id}) to "
-                    f"{start.isoformat()}, doctor {target.id}",
+                    detail=f"from appointment {old.id} ({self._local(old.start)}, doctor {old.doctor_id}) to "
+                    f"{self._local(start)}, {target.name}",
                 )
             )
             previous = uow.doctors.get(old.doctor_id)
@@ -998,8 +998,11 @@ class Services:
         vt: VisitType,
         rescheduled_from: int | None = None,
         locked: bool = False,
+        actor: Actor | None = None,
+        how: str = "",
     ) -> Appointment:
-        """Claim the slot, store the booked appointment and record SlotBooked (the caller commits)."""
+        """Claim the slot, store the booked appointment and record SlotBooked (the caller commits). With `actor`,
+        the booking is audited (`how` says more: from a waiting list, a move)."""
         slot = self._claim_slot(uow, patient_id, doctor, start, vt, locked)
         appointment = uow.appointments.add(
             Appointment(
@@ -1016,7 +1019,30 @@ class Services:
         )
         assert appointment.id is not None
         uow.record(events.SlotBooked(appointment.id, slot.doctor_id, patient_id, slot.start, slot.end))
+        if actor is not None:
+            detail = f"{doctor.name}, {self._local(slot.start)}" + (f"; {how}" if how else "")
+            self._audit_appointment(uow, actor, "appointment.book", appointment, detail)
         return appointment
+
+    def _local(self, moment: datetime) -> str:
+        """A time as the hospital's staff read it (audit details)."""
+        return moment.astimezone(self.tz).strftime("%a %d %b %Y %H:%M")
+
+    def _audit_appointment(
+        self, uow: UnitOfWork, actor: Actor | None, action: str, appointment: Appointment, detail: str
+    ) -> None:
+        uow.audit.add(
+            AuditEvent(
+                self.clock.now(),
+                actor.account_id if actor else None,
+                actor.role.value if actor else "system",
+                action,
+                "appointment",
+                appointment.id,
+                patient_id=appointment.patient_id,
+                detail=detail,
+            )
+        )
 
     @staticmethod
     def _bookable(uow: UnitOfWork, doctor: Doctor) -> bool:
@@ -1046,7 +1072,7 @@ class Services:
             self._doctor_takes_bookings(uow, doctor)
             start = self._check_window(doctor, start)
             vt = doctor.visit_type(visit_type)
-            appointment = self._book_slot(uow, patient_id, doctor, start, free_text(reason, 500), vt)
+            appointment = self._book_slot(uow, patient_id, doctor, start, free_text(reason, 500), vt, actor=actor)
             uow.commit()
             return appointment
 
@@ -1075,7 +1101,15 @@ class Services:
                 try:
                     self._check_window(doctor, start)
                     appointment = self._book_slot(
-                        uow, patient_id, doctor, start, free_text(reason, 500), doctor.visit_type(None), locked=True
+                        uow,
+                        patient_id,
+                        doctor,
+                        start,
+                        free_text(reason, 500),
+                        doctor.visit_type(None),
+                        locked=True,
+                        actor=actor,
+                        how="any doctor of the department",
                     )
                 except (SlotTaken, ValidationError):
                     continue  # this doctor cannot then; a Conflict (the patient is busy) ends the search
@@ -1112,7 +1146,17 @@ class Services:
             old.cancel(actor, now, "pat", "Moved to another time by the patient", self.cancel_cutoff)
             uow.appointments.save(old)  # frees the old slot inside this transaction only
             self._record_cancel(uow, old, actor)
-            new = self._book_slot(uow, actor.patient_id, doctor, new_start, old.reason, vt, rescheduled_from=old.id)
+            new = self._book_slot(
+                uow,
+                actor.patient_id,
+                doctor,
+                new_start,
+                old.reason,
+                vt,
+                rescheduled_from=old.id,
+                actor=actor,
+                how=f"moved from appointment {old.id}",
+            )
             self._offer_freed(uow, doctor, old)
             uow.commit()
             return new
@@ -1120,7 +1164,12 @@ class Services:
     def _record_cancel(
         self, uow: UnitOfWork, appointment: Appointment, actor: Actor | None, moved_to: int | None = None
     ) -> None:
+        """Tell the open views and the patient (AppointmentCancelled), and audit it (a hospital move is audited
+        once, as appointment.move)."""
         assert appointment.id is not None
+        if moved_to is None:
+            detail = f"{self._local(appointment.start)}: {appointment.cancellation_text or 'no reason given'}"
+            self._audit_appointment(uow, actor, "appointment.cancel", appointment, detail)
         uow.record(
             events.AppointmentCancelled(
                 appointment.id,
@@ -1346,8 +1395,31 @@ class Services:
                     note=free_text(note, 300),
                 )
             )
+            self._audit_waitlist(
+                uow, actor, "waitlist.join", entry, f"{first_day.isoformat()} to {last_day.isoformat()}"
+            )
             uow.commit()
             return entry
+
+    def _audit_waitlist(self, uow: UnitOfWork, actor: Actor, action: str, entry: WaitlistEntry, detail: str) -> None:
+        if entry.doctor_id is not None:
+            doctor = uow.doctors.get(entry.doctor_id)
+            who = doctor.name if doctor else f"doctor {entry.doctor_id}"
+        else:
+            department = uow.departments.get(entry.department_id) if entry.department_id is not None else None
+            who = f"any doctor in {department.name}" if department else "a department"
+        uow.audit.add(
+            AuditEvent(
+                self.clock.now(),
+                actor.account_id,
+                actor.role.value,
+                action,
+                "waitlist",
+                entry.id,
+                patient_id=entry.patient_id,
+                detail=f"{who}: {detail}" if detail else who,
+            )
+        )
 
     def leave_waitlist(self, actor: Actor, entry_id: int) -> None:
         patient_id = self._patient(actor)
@@ -1359,6 +1431,7 @@ class Services:
             if entry.status == WaitlistStatus.WAITING:
                 entry.status = WaitlistStatus.LEFT
                 uow.waitlist.save(entry)
+                self._audit_waitlist(uow, actor, "waitlist.leave", entry, "")
                 uow.commit()
 
     def accept_offer(self, actor: Actor, offer_id: int, reason: str = "") -> Appointment:
@@ -1379,7 +1452,16 @@ class Services:
                 vt = doctor.visit_type(offer.visit_type)
             except ValidationError:
                 vt = doctor.visit_type(None)
-            appointment = self._book_slot(uow, patient_id, doctor, offer.start, free_text(reason, 500), vt)
+            appointment = self._book_slot(
+                uow,
+                patient_id,
+                doctor,
+                offer.start,
+                free_text(reason, 500),
+                vt,
+                actor=actor,
+                how="from the waiting list",
+            )
             entry = uow.waitlist.get(offer.entry_id)
             if entry is not None:
                 entry.status = WaitlistStatus.BOOKED
@@ -1397,6 +1479,9 @@ class Services:
                 raise NotFound("This offer does not exist.")
             if offer.is_open(now):
                 self._end_offer(uow, offer, OfferStatus.DECLINED)
+                entry = uow.waitlist.get(offer.entry_id)
+                if entry is not None:
+                    self._audit_waitlist(uow, actor, "waitlist.decline", entry, f"the time {self._local(offer.start)}")
                 self._offer_next(uow, offer.doctor_id, offer.start, offer.end, offer.visit_type)
                 uow.commit()
 

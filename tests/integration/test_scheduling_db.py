@@ -146,7 +146,8 @@ def test_leave_and_closures_block_times_and_cancel_the_patients_booked_then(svc,
         svc.book(ben, okafor, at(MONDAY, 14))
     with engine.connect() as conn:
         actions = [r[0] for r in conn.execute(sa.text("SELECT action FROM audit_event ORDER BY id"))]
-    assert actions[-3:] == ["leave.add", "leave.remove", "closure.add"]
+    assert [a for a in actions if not a.startswith("appointment.")][-3:] == ["leave.add", "leave.remove", "closure.add"]
+    assert actions.count("appointment.cancel") == 2  # each patient the leave cancelled, on record
 
 
 def test_a_freed_time_goes_to_the_waiting_list_in_order_on_the_database(svc, world, clock) -> None:
@@ -228,6 +229,8 @@ def test_the_visit_workflow_and_admin_reset_are_audited_in_the_database(svc, wor
         ).all()
     assert statuses == {visit.id: "fulfilled", missed.id: "arrived"}
     assert [tuple(r) for r in audit] == [
+        ("appointment.book", visit.id, "patient", "Dr Weber, Mon 23 Mar 2026 09:00"),
+        ("appointment.book", missed.id, "patient", "Dr Weber, Mon 23 Mar 2026 09:15"),
         ("appointment.status", visit.id, "patient", "booked -> arrived"),
         ("appointment.status", visit.id, "doctor", "arrived -> checked-in"),
         ("appointment.status", visit.id, "doctor", "checked-in -> fulfilled"),

@@ -870,3 +870,36 @@ def test_leave_and_closures_take_the_booking_locks(svc, store, weber) -> None:
     svc.add_leave(weber[1], weber[0].id, MONDAY, MONDAY, "morning")
     svc.add_leave(admin, None, MONDAY + timedelta(days=1), MONDAY + timedelta(days=1))
     assert store.booking_locks == [([weber[0].id], None), ([], None)]
+
+
+def test_what_patients_do_with_their_appointments_and_waiting_lists_is_in_the_audit_trail(
+    svc, store, weber, patients
+) -> None:
+    doc, _ = weber
+    anna, ben = patients[:2]
+    booked = svc.book(anna, doc.id, mon(9), "Cough")
+    moved = svc.reschedule(anna, booked.id, mon(10))
+    svc.cancel(anna, moved.id)
+    entry = svc.join_waitlist(ben, mon(9).date(), mon(9).date(), doctor_id=doc.id)
+    svc.leave_waitlist(ben, entry.id)
+
+    trail = [(e.action, e.entity_id, e.patient_id, e.detail) for e in store.tables.audit]
+    assert trail == [
+        ("appointment.book", booked.id, anna.patient_id, "Dr Weber, Mon 23 Mar 2026 09:00"),
+        (
+            "appointment.cancel",
+            booked.id,
+            anna.patient_id,
+            "Mon 23 Mar 2026 09:00: At the patient's request — Moved to another time by the patient",
+        ),
+        (
+            "appointment.book",
+            moved.id,
+            anna.patient_id,
+            f"Dr Weber, Mon 23 Mar 2026 10:00; moved from appointment {booked.id}",
+        ),
+        ("appointment.cancel", moved.id, anna.patient_id, "Mon 23 Mar 2026 10:00: At the patient's request"),
+        ("waitlist.join", entry.id, ben.patient_id, "Dr Weber: 2026-03-23 to 2026-03-23"),
+        ("waitlist.leave", entry.id, ben.patient_id, "Dr Weber"),
+    ]
+    assert {e.actor_account_id for e in store.tables.audit[:4]} == {anna.account_id}
