@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
+from nicegui.elements.mixins.value_element import ValueElement
 
 from components.code_picker import CodePicker
 from components.dialogs import confirm
@@ -260,6 +261,7 @@ class VisitPage:
         self.diagnoses: list[Diagnosis] = list(self.visit.content.diagnoses)
         self.editors: list[PrescriptionEditor] = []
         self.created = 0
+        self.dirty = False  # typed or picked since the last save: leaving the page asks first
 
     # -- layout
     def build(self) -> None:
@@ -278,7 +280,8 @@ class VisitPage:
         with ui.row().classes("w-full gap-4 items-start"):
             with ui.column().classes("flex-[3] min-w-[300px] gap-3"):
                 if view.can_write:
-                    self.form()
+                    with ui.column().classes("w-full gap-3") as self.form_card:
+                        self.form()
                 else:
                     with ui.card().classes("w-full p-4 gap-1"):
                         ui.label(
@@ -289,6 +292,24 @@ class VisitPage:
                         content_view(self.visit.content)
             self.versions = ui.column().classes("flex-[2] min-w-[280px] gap-2").mark("visit-versions")
         self.refresh_state()
+        if view.can_write:
+            self._watch(self.form_card)
+
+    # -- unsaved changes: the browser asks before leaving the page (a tap on the top bar, a reload)
+    def _watch(self, container: ui.element) -> None:
+        for element in container.descendants():
+            searching = any(m.endswith("search") for m in element._markers)  # looking up a code changes nothing
+            if isinstance(element, ValueElement) and element is not self.amend_reason and not searching:
+                element.on_value_change(self._touch)
+
+    def _touch(self) -> None:
+        if not self.dirty:
+            self.dirty = True
+            ui.run_javascript("window.onbeforeunload = (e) => { e.preventDefault(); e.returnValue = ''; return ''; };")
+
+    def _saved(self) -> None:
+        self.dirty = False
+        ui.run_javascript("window.onbeforeunload = null;")
 
     def form(self) -> None:
         content = self.visit.content
@@ -327,8 +348,10 @@ class VisitPage:
             ui.label("Prescriptions").classes("text-lg font-medium")
             self.rx_column = ui.column().classes("w-full gap-2").mark("visit-prescriptions")
             for item in content.prescriptions:
-                self._add_editor().load(item)
-            ui.button("Add prescription", icon="add", on_click=self._add_editor).props("outline no-caps").mark("rx-add")
+                self._add_editor(loading=True).load(item)
+            ui.button("Add prescription", icon="add", on_click=lambda: self._add_editor()).props(
+                "outline no-caps"
+            ).mark("rx-add")
         with ui.card().classes("w-full p-4 gap-2"):
             self.problems = (
                 ui.column().classes("w-full gap-1 p-3 rounded border border-red-300 bg-red-50").mark("visit-problems")
@@ -380,22 +403,28 @@ class VisitPage:
     def _add_diagnosis(self, entry: CodeEntry) -> None:
         if all(d.code != entry.code for d in self.diagnoses):
             self.diagnoses.append(Diagnosis(entry.code, entry.name))
+            self._touch()
         self._draw_diagnoses()
 
     def _remove_diagnosis(self, diagnosis: Diagnosis) -> None:
         self.diagnoses = [d for d in self.diagnoses if d.code != diagnosis.code]
+        self._touch()
         self._draw_diagnoses()
 
-    def _add_editor(self) -> PrescriptionEditor:
+    def _add_editor(self, loading: bool = False) -> PrescriptionEditor:
         self.created += 1
         with self.rx_column:
             editor = PrescriptionEditor(self.ctx, self.created, self._remove_editor)
         self.editors.append(editor)
+        if not loading:  # (a stored prescription drawn on opening is no change)
+            self._touch()
+            self._watch(editor.card)
         return editor
 
     def _remove_editor(self, editor: PrescriptionEditor) -> None:
         self.editors.remove(editor)
         self.rx_column.remove(editor.card)
+        self._touch()
 
     # -- state shown in place
     def refresh_state(self) -> None:
@@ -502,6 +531,7 @@ class VisitPage:
         with client:
             self._clear_problems()
             self.refresh_state()
+            self._saved()
         notify_ok(done, client)
 
     async def save_draft(self) -> None:

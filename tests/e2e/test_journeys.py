@@ -8,6 +8,7 @@ Each journey asserts what a user sees. "Live" means: the watching page is never 
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -19,6 +20,7 @@ from tests.e2e.server import (
     DOCTOR,
     PATIENT,
     TOMAS,
+    AppServer,
     ContextFactory,
     FreeSlot,
     first_free_slot,
@@ -236,3 +238,46 @@ def test_screenshots_tablet_and_phone(open_context: ContextFactory, okafor_id: i
 def no_horizontal_scroll(page: Page, what: str) -> None:
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1] + 1, f"{what}: page is {width[0]} px wide in a {width[1]} px window"
+
+
+def test_leaving_a_visit_record_with_unsaved_notes_asks_first(
+    open_context: ContextFactory, app_server: AppServer, okafor_id: int
+) -> None:
+    with sqlite3.connect(app_server.database_url.removeprefix("sqlite:///")) as db:
+        (appointment_id,) = db.execute(
+            "SELECT id FROM appointment WHERE doctor_id = ? AND status = 'booked' ORDER BY start_at LIMIT 1",
+            (okafor_id,),
+        ).fetchone()
+    context = open_context(1024, 768, user=DOCTOR)
+    asked: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()  # stay on the page
+
+    def visit_page() -> Page:
+        page = context.new_page()
+        page.on("dialog", on_dialog)
+        page.goto(f"/doctor/visit/{appointment_id}")
+        wait_connected(page)
+        expect(page.get_by_label("Chief complaint")).to_be_visible()
+        return page
+
+    untouched = visit_page()
+    untouched.close(run_before_unload=True)  # nothing typed: the page just goes
+    untouched.wait_for_event("close")
+    assert asked == []
+
+    page = visit_page()
+    page.get_by_label("Chief complaint").fill("Cough for two weeks")
+    page.wait_for_timeout(500)  # the value reaches the server, which arms the question
+    with page.expect_event("dialog", timeout=5_000):
+        page.close(run_before_unload=True)
+    assert asked == ["beforeunload"]  # the doctor is asked; dismissing it keeps the page and the text
+    expect(page.get_by_label("Chief complaint")).to_have_value("Cough for two weeks")
+
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_text("Draft saved.")).to_be_visible()
+    page.close(run_before_unload=True)  # saved: no question any more
+    page.wait_for_event("close")
+    assert asked == ["beforeunload"]
