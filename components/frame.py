@@ -62,6 +62,13 @@ def fmt_when(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%a %d %b %Y, %H:%M")
 
 
+def specialty_line(specialty: str, department: str) -> str:
+    """'Cardiology', not 'Cardiology · Cardiology', where the specialty names the department."""
+    if not department or specialty.casefold() == department.casefold():
+        return specialty
+    return f"{specialty} · {department}" if specialty else department
+
+
 def fmt_leave(start: datetime, end: datetime, tz: ZoneInfo) -> str:
     """Leave or a closure in the words it was entered in: whole days, a morning or an afternoon."""
     first, until = start.astimezone(tz), end.astimezone(tz)

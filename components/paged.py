@@ -42,6 +42,13 @@ class PagedTable:
             self.offset = 0
         result = await self.load(self.page_size, self.offset)
         if result is None:
+            if first_page:  # a new filter that could not be used: the old results would read as its answer
+                self.table.rows = []
+                self.table.update()
+                self.cards.clear()
+                self.summary.text = "Nothing shown until the filter above is corrected."
+                self.prev.set_enabled(False)
+                self.next.set_enabled(False)
             return
         rows, self.total = result
         self.table.rows = rows

@@ -288,8 +288,24 @@ class Services:
                 raise NotFound("This doctor no longer exists.")
             if uow.departments.get(department_id) is None:
                 raise NotFound("This department no longer exists.")
+            before = f"{doctor.name}, {doctor.specialty}, department {doctor.department_id}"
             doctor.name, doctor.specialty, doctor.department_id = name, specialty, department_id
             uow.doctors.save(doctor)
+            account = uow.accounts.get(doctor.account_id) if doctor.account_id is not None else None
+            if account is not None and account.display_name != name:  # the name they are greeted with, too
+                account.display_name = name
+                uow.accounts.save(account)
+            uow.audit.add(
+                AuditEvent(
+                    self.clock.now(),
+                    actor.account_id,
+                    actor.role.value,
+                    "doctor.update",
+                    "doctor",
+                    doctor_id,
+                    detail=f"{before} -> {name}, {specialty}, department {department_id}",
+                )
+            )
             uow.record(events.DirectoryChanged("doctor"))
             uow.commit()
             return doctor

@@ -19,6 +19,7 @@ from components.frame import (
     notify_error,
     notify_ok,
     parse_id,
+    specialty_line,
 )
 from components.io import io
 from components.leave_editor import leave_editor
@@ -278,8 +279,10 @@ def register(ctx: AppContext) -> None:
                 with ui.card().classes("w-full p-3").mark(f"department-{dept.id}"):
                     with ui.row().classes("w-full items-center gap-3 no-wrap"):
                         with ui.column().classes("gap-0 grow min-w-0"):
-                            ui.label(dept.name).classes("font-medium break-words")
-                            ui.label(dept.description or "—").classes("text-sm text-slate-600")
+                            ui.label(dept.name).classes("font-medium").style("overflow-wrap: anywhere")
+                            ui.label(dept.description or "—").classes("text-sm text-slate-600").style(
+                                "overflow-wrap: anywhere"
+                            )
                         ui.badge(f"{dept.doctors} doctor{'' if dept.doctors == 1 else 's'}", color="secondary").props(
                             "outline"
                         )
@@ -445,7 +448,9 @@ def register(ctx: AppContext) -> None:
             def show(current: DoctorAccountDTO) -> None:
                 state["doc"] = current
                 title.text = current.name
-                detail.text = " · ".join(x for x in (current.specialty, current.department, current.email or "") if x)
+                detail.text = " · ".join(
+                    x for x in (specialty_line(current.specialty, current.department or ""), current.email or "") if x
+                )
                 badge.text = STATUS_TEXT.get(current.status, current.status)
                 badge.props(f"color={STATUS_BADGE.get(current.status, 'grey')}")
                 reason.text = f"Reason: {current.status_reason}" if current.status_reason else ""

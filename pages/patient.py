@@ -21,6 +21,7 @@ from components.frame import (
     notify_ok,
     parse_date,
     parse_id,
+    specialty_line,
 )
 from components.io import io
 from components.live import coalesced, on_reconnect
@@ -39,10 +40,6 @@ SEMANTIC_TAG = re.compile(r"\s*\((disorder|finding|situation|morphologic abnorma
 
 def move_url(dto: AppointmentDTO) -> str:
     return f"/patient/doctors/{dto.doctor_id}?move={dto.id}"
-
-
-def specialty_line(specialty: str, department: str) -> str:
-    return specialty if specialty.casefold() == department.casefold() else f"{specialty} · {department}"
 
 
 GRID_DAYS = 14

@@ -268,7 +268,9 @@ class VisitPage:
         view, tz = self.view, self.ctx.tz
         with ui.card().classes("w-full p-4 gap-1"):
             with ui.row().classes("w-full items-center gap-2"):
-                ui.label(view.patient.name).classes("text-xl font-semibold").mark("visit-patient")
+                ui.label(view.patient.name).classes("text-xl font-semibold min-w-0").style(
+                    "overflow-wrap: anywhere"
+                ).mark("visit-patient")
                 ui.label(age_on(view.patient.birth_date, self.ctx.services.clock.today())).classes("text-slate-600")
                 ui.space()
                 self.badge = ui.badge("", color="secondary").mark("visit-status")

@@ -16,7 +16,7 @@ from data.settings import Settings
 from data.uow import SqlUnitOfWork
 from domain.model import AuditEvent
 from tests.ui.conftest import ADMIN_LOGIN, DOCTOR_LOGIN, OTHER_PATIENT_LOGIN, PATIENT_LOGIN, sign_in
-from tests.ui.test_booking_live import book_first_free, doctor_id, eventually
+from tests.ui.test_booking_live import book_first_free, doctor_id, eventually, notified
 
 ADMIN_PAGES = ["/admin/board", "/admin/audit", "/admin/appointments"]
 
@@ -189,3 +189,9 @@ async def test_appointment_report_exports_what_matches(user: User, demo_db: str,
     summary = text_of(user, "report-summary")
     assert summary.endswith(f"of {len(rows) - 1}")  # everything that matches, not just one page
     await user.should_see(kind=ui.button, content="Export CSV")
+    # a range that cannot be used empties the table instead of leaving the last answer under it
+    user.find(marker="report-to").clear().type("1999-12-31")
+    user.find(marker="report-apply").click()
+    await notified(user, "must not be before")
+    await eventually(lambda: not table.rows, why=lambda: str(len(table.rows)))  # type: ignore[attr-defined]
+    assert text_of(user, "report-summary") == "Nothing shown until the filter above is corrected."

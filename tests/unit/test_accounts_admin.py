@@ -399,3 +399,14 @@ def test_a_deactivated_doctors_patients_are_moved_or_told(svc, store, admin, car
     assert told[0].moved_to is None
     assert not any(isinstance(e, events.SlotOffered) for e in store.published)
     assert svc.alternatives(ben, second.id) and all(d.id == okafor.id for d, _ in svc.alternatives(ben, second.id))
+
+
+def test_renaming_a_doctor_renames_their_account_and_is_audited(svc, store, admin, cardiology) -> None:
+    doctor, me = store.add_doctor("Dr Weber", HOURS, department_id=cardiology)
+    assert doctor.id is not None
+    svc.update_doctor(admin, doctor.id, "Dr Jonas Weber-Lind", "Cardiology", cardiology)
+    assert store.tables.doctors[doctor.id].name == "Dr Jonas Weber-Lind"
+    assert store.tables.accounts[me.account_id].display_name == "Dr Jonas Weber-Lind"  # greeted with the new name
+    entry = store.tables.audit[-1]
+    assert (entry.action, entry.entity_id) == ("doctor.update", doctor.id)
+    assert entry.detail.startswith("Dr Weber, ") and "-> Dr Jonas Weber-Lind, Cardiology" in entry.detail
