@@ -74,6 +74,12 @@ def each_page_navigates_and_notifies_its_own_user(monkeypatch: pytest.MonkeyPatc
         user = owner()
         navigate_to(user.navigate if user is not None else self, target, new_tab)
 
+    navigate_reload = UserNavigate.reload
+
+    def reload(self: UserNavigate) -> None:
+        user = owner()
+        navigate_reload(user.navigate if user is not None else self)
+
     notify = UserNotify.__call__
 
     def call(self: UserNotify, message: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -90,6 +96,7 @@ def each_page_navigates_and_notifies_its_own_user(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(User, "should_see", should_see_in_time)
     monkeypatch.setattr(User, "open", open_and_remember)
     monkeypatch.setattr(UserNavigate, "to", to)
+    monkeypatch.setattr(UserNavigate, "reload", reload)
     monkeypatch.setattr(UserNotify, "__call__", call)
 
 
