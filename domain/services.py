@@ -211,17 +211,7 @@ class Services:
                 found.name, found.description = name, description
                 uow.departments.save(found)
                 department, action = found, "department.update"
-            uow.audit.add(
-                AuditEvent(
-                    self.clock.now(),
-                    actor.account_id,
-                    actor.role.value,
-                    action,
-                    "department",
-                    department.id,
-                    detail=detail,
-                )
-            )
+            self._audit(uow, actor, action, "department", department.id, detail=detail)
             uow.record(events.DirectoryChanged("department"))
             uow.commit()
             return department
@@ -256,17 +246,7 @@ class Services:
                     email=email,
                 )
             )
-            uow.audit.add(
-                AuditEvent(
-                    self.clock.now(),
-                    actor.account_id,
-                    actor.role.value,
-                    "doctor.onboard",
-                    "doctor",
-                    doctor.id,
-                    detail=f"{name} <{email}>, {specialty}",
-                )
-            )
+            self._audit(uow, actor, "doctor.onboard", "doctor", doctor.id, detail=f"{name} <{email}>, {specialty}")
             invite = self._issue_invite(uow, actor, account)
             uow.record(events.DirectoryChanged("doctor"))
             uow.commit()
@@ -295,16 +275,13 @@ class Services:
             if account is not None and account.display_name != name:  # the name they are greeted with, too
                 account.display_name = name
                 uow.accounts.save(account)
-            uow.audit.add(
-                AuditEvent(
-                    self.clock.now(),
-                    actor.account_id,
-                    actor.role.value,
-                    "doctor.update",
-                    "doctor",
-                    doctor_id,
-                    detail=f"{before} -> {name}, {specialty}, department {department_id}",
-                )
+            self._audit(
+                uow,
+                actor,
+                "doctor.update",
+                "doctor",
+                doctor_id,
+                detail=f"{before} -> {name}, {specialty}, department {department_id}",
             )
             uow.record(events.DirectoryChanged("doctor"))
             uow.commit()
@@ -326,17 +303,14 @@ class Services:
         invite = uow.invites.add(
             Invite(account.id, secrets.token_urlsafe(24), now, now + self.invite_ttl, created_by=actor.account_id)
         )
-        uow.audit.add(
-            AuditEvent(
-                now,
-                actor.account_id,
-                actor.role.value,
-                "invite.create",
-                "account",
-                account.id,
-                patient_id=self._patient_of(uow, account),
-                detail=f"{account.role.value} {account.email}, valid until {self._local(invite.expires_at)}",
-            )
+        self._audit(
+            uow,
+            actor,
+            "invite.create",
+            "account",
+            account.id,
+            patient_id=self._patient_of(uow, account),
+            detail=f"{account.role.value} {account.email}, valid until {self._local(invite.expires_at)}",
         )
         token = self._tokens().issue(invite.nonce)
         return IssuedInvite(account.id, account.display_name, account.email, account.role, token, invite.expires_at)
@@ -480,17 +454,14 @@ class Services:
                 account.reactivate(reason, now)
             uow.accounts.save(account)
             action = "account.deactivate" if deactivate else "account.reactivate"
-            uow.audit.add(
-                AuditEvent(
-                    now,
-                    actor.account_id,
-                    actor.role.value,
-                    action,
-                    "account",
-                    account.id,
-                    patient_id=self._patient_of(uow, account),
-                    detail=f"{account.role.value} {account.email or account.display_name}: {account.status_reason}",
-                )
+            self._audit(
+                uow,
+                actor,
+                action,
+                "account",
+                account.id,
+                patient_id=self._patient_of(uow, account),
+                detail=f"{account.role.value} {account.email or account.display_name}: {account.status_reason}",
             )
             uow.record(events.AccountStatusChanged(account.id, account.status.value))
             if account.role == Role.DOCTOR:  # (un)bookable: directories and slot grids change
@@ -559,16 +530,13 @@ class Services:
                 )
             )
             uow.departments.remove(department_id)
-            uow.audit.add(
-                AuditEvent(
-                    self.clock.now(),
-                    actor.account_id,
-                    actor.role.value,
-                    "department.delete",
-                    "department",
-                    department_id,
-                    detail=f"{department.name}; {closed} waiting-list entries ended",
-                )
+            self._audit(
+                uow,
+                actor,
+                "department.delete",
+                "department",
+                department_id,
+                detail=f"{department.name}; {closed} waiting-list entries ended",
             )
             uow.record(events.DirectoryChanged("department"))
             uow.commit()
@@ -663,18 +631,15 @@ class Services:
                 uow, old.patient_id, target, start, old.reason, vt, rescheduled_from=old.id, locked=True
             )
             self._record_cancel(uow, old, actor, moved_to=new.id)  # the patient is told of the move, not a loss
-            uow.audit.add(
-                AuditEvent(
-                    now,
-                    actor.account_id,
-                    actor.role.value,
-                    "appointment.move",
-                    "appointment",
-                    new.id,
-                    patient_id=old.patient_id,
-                    detail=f"from appointment {old.id} ({self._local(old.start)}, doctor {old.doctor_id}) to "
-                    f"{self._local(start)}, {target.name}",
-                )
+            self._audit(
+                uow,
+                actor,
+                "appointment.move",
+                "appointment",
+                new.id,
+                patient_id=old.patient_id,
+                detail=f"from appointment {old.id} ({self._local(old.start)}, doctor {old.doctor_id}) to "
+                f"{self._local(start)}, {target.name}",
             )
             previous = uow.doctors.get(old.doctor_id)
             if previous is not None:
@@ -746,17 +711,14 @@ class Services:
                 doctor.horizon_days = horizon_days
             uow.doctors.save(doctor)
             conflicts = self._conflicts(uow, doctor.id, templates)
-            uow.audit.add(
-                AuditEvent(
-                    self.clock.now(),
-                    actor.account_id,
-                    actor.role.value,
-                    "schedule.change",
-                    "doctor",
-                    doctor_id,
-                    detail=f"from {effective.isoformat()}: {len(ordered)} ranges, {slot_minutes}-minute grid, "
-                    f"{len(conflicts)} appointments outside the new hours",
-                )
+            self._audit(
+                uow,
+                actor,
+                "schedule.change",
+                "doctor",
+                doctor_id,
+                detail=f"from {effective.isoformat()}: {len(ordered)} ranges, {slot_minutes}-minute grid, "
+                f"{len(conflicts)} appointments outside the new hours",
             )
             uow.record(events.AvailabilityChanged(doctor_id))
             uow.commit()
@@ -835,17 +797,14 @@ class Services:
                 self._record_cancel(uow, appointment, actor)
                 cancelled.append(appointment)
             what = "closure" if doctor_id is None else "leave"
-            uow.audit.add(
-                AuditEvent(
-                    now,
-                    actor.account_id,
-                    actor.role.value,
-                    f"{what}.add",
-                    what,
-                    leave.id,
-                    detail=f"{first_day.isoformat()}..{last_day.isoformat()} {part}; "
-                    f"{len(cancelled)} appointments cancelled",
-                )
+            self._audit(
+                uow,
+                actor,
+                f"{what}.add",
+                what,
+                leave.id,
+                detail=f"{first_day.isoformat()}..{last_day.isoformat()} {part}; "
+                f"{len(cancelled)} appointments cancelled",
             )
             uow.record(events.LeaveChanged(doctor_id, start, end))
             uow.commit()
@@ -1047,15 +1006,28 @@ class Services:
     def _audit_appointment(
         self, uow: UnitOfWork, actor: Actor | None, action: str, appointment: Appointment, detail: str
     ) -> None:
+        self._audit(uow, actor, action, "appointment", appointment.id, patient_id=appointment.patient_id, detail=detail)
+
+    def _audit(
+        self,
+        uow: UnitOfWork,
+        actor: Actor | None,
+        action: str,
+        entity: str,
+        entity_id: int | None,
+        patient_id: int | None = None,
+        detail: str = "",
+    ) -> None:
+        """Append who did what to which record, now (`actor` None: the system, e.g. the no-show job)."""
         uow.audit.add(
             AuditEvent(
                 self.clock.now(),
                 actor.account_id if actor else None,
                 actor.role.value if actor else "system",
                 action,
-                "appointment",
-                appointment.id,
-                patient_id=appointment.patient_id,
+                entity,
+                entity_id,
+                patient_id=patient_id,
                 detail=detail,
             )
         )
@@ -1291,17 +1263,14 @@ class Services:
     ) -> None:
         assert appointment.id is not None
         role = actor.role.value if actor else "system"
-        uow.audit.add(
-            AuditEvent(
-                self.clock.now(),
-                actor.account_id if actor else None,
-                role,
-                "appointment.reset" if detail else "appointment.status",
-                "appointment",
-                appointment.id,
-                patient_id=appointment.patient_id,
-                detail=f"{old.value} -> {appointment.status.value}" + (f"; {detail}" if detail else ""),
-            )
+        self._audit(
+            uow,
+            actor,
+            "appointment.reset" if detail else "appointment.status",
+            "appointment",
+            appointment.id,
+            patient_id=appointment.patient_id,
+            detail=f"{old.value} -> {appointment.status.value}" + (f"; {detail}" if detail else ""),
         )
         uow.record(
             events.AppointmentStatusChanged(
@@ -1424,17 +1393,14 @@ class Services:
         else:
             department = uow.departments.get(entry.department_id) if entry.department_id is not None else None
             who = f"any doctor in {department.name}" if department else "a department"
-        uow.audit.add(
-            AuditEvent(
-                self.clock.now(),
-                actor.account_id,
-                actor.role.value,
-                action,
-                "waitlist",
-                entry.id,
-                patient_id=entry.patient_id,
-                detail=f"{who}: {detail}" if detail else who,
-            )
+        self._audit(
+            uow,
+            actor,
+            action,
+            "waitlist",
+            entry.id,
+            patient_id=entry.patient_id,
+            detail=f"{who}: {detail}" if detail else who,
         )
 
     def leave_waitlist(self, actor: Actor, entry_id: int) -> None:
