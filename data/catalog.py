@@ -38,11 +38,24 @@ _FAMILY_CAP = 7.0
 _WHOLE_CATEGORY = 4.0  # a 3-character code is a whole category without subdivisions: counted as 2**4 leaves
 _GENERAL = 0.7  # the "unspecified" / "without complications" child: the usual choice when nothing more is known
 _RESIDUAL = 0.7  # "Other ..." codes: what remains once the named forms are excluded
+_LATER_ENCOUNTER = 1.5  # an injury's "subsequent encounter" or "sequela" code: after the first visit for it
 _PARTIAL = 0.5  # per query word that only starts a word of the entry (not a whole word)
 _LEADS = 0.3  # the description starts with the first query word
 _USED = 0.4  # times log2(1 + uses of the code in this hospital), capped
 _USED_CAP = 2.0
 _GENERAL_WORDS = re.compile(r"\bunspecified\b|\bwithout complications\b|\buncomplicated\b|\bnot specified\b")
+
+
+_SUFFIXES = ("ies", "ing", "ed", "es", "s")
+
+
+def _stem(token: str) -> str:
+    """A typed word without its English ending, for words the code titles use in another form (a prefix
+    search already finds longer forms); short words are left alone ("gas" is not "ga")."""
+    for suffix in _SUFFIXES:
+        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
+            return token[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return token
 
 
 class CodeIndex:
@@ -89,6 +102,8 @@ class CodeIndex:
             score -= _GENERAL
         if folded.startswith("other "):
             score += _RESIDUAL
+        if folded.endswith((", sequela", ", subsequent encounter")) or "subsequent encounter for" in folded:
+            score += _LATER_ENCOUNTER  # ("initial encounter" is a longer title: it would rank last otherwise)
         return score
 
     def _prefixed(self, token: str) -> set[int]:
@@ -120,6 +135,9 @@ class CodeIndex:
         hits: set[int] | None = None
         for token in sorted(set(tokens), key=len, reverse=True):  # longest first: the smallest sets
             matched = self._prefixed(token)
+            stem = _stem(token)
+            if stem != token:  # "sprained" finds "sprain", "injuries" "injury"
+                matched |= self._prefixed(stem)
             hits = matched if hits is None else hits & matched
             if not hits:
                 break

@@ -57,6 +57,21 @@ def test_whole_words_rank_before_words_that_only_start_like_the_query() -> None:
     assert [e.code for e in index.search("pain shoulder")] == ["A02", "A01"]
 
 
+def test_a_word_in_another_form_than_the_title_still_finds_it(catalogue) -> None:
+    index = CodeIndex([("S93.4", "Sprain of ankle"), ("S06", "Intracranial injury"), ("J45", "Asthma")])
+    assert [e.code for e in index.search("sprained ankle")] == ["S93.4"]
+    assert [e.code for e in index.search("injuries")] == ["S06"]
+    assert index.search("gas") == []  # short words keep their ending
+    first = catalogue.search_diagnoses("sprained ankle", 3)
+    assert first and all(e.code.startswith("S93.") for e in first)
+
+
+def test_an_injurys_initial_encounter_comes_before_its_later_visits_and_sequela(catalogue) -> None:
+    for query in ("sprained ankle", "fracture femur", "injury of head"):
+        first = catalogue.search_diagnoses(query, 1)[0]
+        assert first.code.endswith("A") and "initial encounter" in first.name, (query, first)
+
+
 def test_every_word_must_match_and_nothing_typed_finds_nothing(catalogue) -> None:
     assert codes(catalogue, "diabetes zzzqqq") == []
     assert codes(catalogue, "  ") == []
