@@ -157,13 +157,18 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
         cancel = staff_cancel(actor)
         reads: dict[int, int] = {}  # appointment id -> the latest re-read asked for (an older answer is dropped)
 
+        def read_one(
+            appointment_id: int,
+        ) -> tuple[AppointmentDTO | None, dict[int, tuple[datetime | None, datetime | None]]]:
+            dto = ctx.queries.appointment(appointment_id)
+            return dto, (ctx.queries.visit_times([appointment_id], day_start) if dto is not None else {})
+
         async def refresh_one(appointment_id: int) -> bool:
             """Re-read one appointment and change its card in place (or insert it); True if the card is new."""
             reads[appointment_id] = asked = reads.get(appointment_id, 0) + 1
-            dto = await io(ctx.queries.appointment, appointment_id)
+            dto, times = await io(read_one, appointment_id)  # one trip to a worker: the loop is busy enough
             if dto is None or dto.doctor_id != doctor_id or not day_start <= dto.start < day_end:
                 return False
-            times = await io(ctx.queries.visit_times, [dto.id], day_start)
             if reads.get(appointment_id) != asked:
                 return False  # a newer re-read of the same appointment is on its way
             new = board.upsert(dto, times.get(dto.id, (None, None)))
