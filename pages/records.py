@@ -432,7 +432,7 @@ class VisitPage:
     def refresh_state(self) -> None:
         visit, tz = self.visit, self.ctx.tz
         status = visit.status.value or NoteStatus.DRAFT.value
-        self.badge.text = STATUS_WORDS.get(status, "Draft") if visit.id is not None else "Not started"
+        self.badge.text = STATUS_WORDS.get(status, "Draft") if visit.id is not None else "No notes yet"
         first = visit.original
         if first is not None:
             line = f"Signed by {first.by_name} on {fmt_when(first.at, tz)}"

@@ -83,6 +83,8 @@ async def test_doctor_writes_signs_and_amends_a_visit_and_the_patient_reads_it(u
     await user.open(f"/doctor/visit/{appointment_id}")
     await user.should_see("Visit record")
     await user.should_see(PATIENTS[0][0])
+    # the record's own state (the visit's is on the day queue): not "Not started" while she is in consultation
+    assert user.find(marker="visit-status").elements.pop().text == "No notes yet"  # type: ignore[attr-defined]
 
     set_value(user, "visit-complaint", "Tired, thirsty for a month")
     set_value(user, "visit-findings", "BMI 31, fasting glucose 8.1 mmol/L")
