@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
@@ -17,31 +17,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 import domain.services as services_module
-from data.db import make_engine
-from data.security import Argon2Hasher, InviteTokens
-from data.uow import SqlUnitOfWorkFactory
 from domain.errors import DomainError
 from domain.model import Account, Actor, Role, WorkingHours
 from domain.services import Services
-from tests.fakes import BERLIN, INVITE_SECRET, FixedClock
+from tests.fakes import FixedClock
+from tests.integration.conftest import sql_services
 
 NOW = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def svc(engine: Engine) -> Services:
-    clock = FixedClock(NOW)
-    tokens = InviteTokens(INVITE_SECRET, timedelta(hours=72), now=clock.now)
-    return Services(
-        SqlUnitOfWorkFactory(engine), Argon2Hasher(fast_for_tests=True), clock, BERLIN, invite_tokens=tokens
-    )
+    return sql_services(engine, FixedClock(NOW))
 
 
 def add_admin(svc: Services, email: str) -> Actor:

@@ -4,7 +4,6 @@ UPDATE and DELETE (SQLite and Postgres), and services that write audit events le
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +12,6 @@ from sqlalchemy.engine import Engine
 
 from data import uow as sql_uow
 from data.audit_queries import AuditFilter, AuditQueries
-from data.db import make_engine
 from data.security import Argon2Hasher
 from data.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from domain import ports
@@ -23,13 +21,6 @@ from domain.services import Services
 from tests.fakes import BERLIN, FixedClock
 
 NOW = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 def public_methods(cls: type) -> set[str]:

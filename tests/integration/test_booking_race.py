@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
@@ -13,13 +13,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from data.db import make_engine
-from data.security import Argon2Hasher, InviteTokens
-from data.uow import SqlUnitOfWorkFactory
 from domain.errors import DomainError, SlotTaken
 from domain.model import Account, Actor, Patient, Role, WorkingHours, ensure_aware
 from domain.services import Services
-from tests.fakes import BERLIN, INVITE_SECRET, FixedClock
+from tests.fakes import BERLIN, FixedClock
+from tests.integration.conftest import sql_services
 
 NOW = datetime(2026, 3, 16, 7, 0, tzinfo=UTC)  # Monday 08:00 in Berlin
 
@@ -34,19 +32,8 @@ BOOKED = "booked"
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def svc(engine: Engine) -> Services:
-    clock = FixedClock(NOW)
-    tokens = InviteTokens(INVITE_SECRET, timedelta(hours=72), now=clock.now)
-    return Services(
-        SqlUnitOfWorkFactory(engine), Argon2Hasher(fast_for_tests=True), clock, BERLIN, invite_tokens=tokens
-    )
+    return sql_services(engine, FixedClock(NOW))
 
 
 @pytest.fixture

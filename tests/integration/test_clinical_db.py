@@ -3,7 +3,6 @@ signed versions kept, the access rule as SQL, the timeline's pages and active/pa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -14,7 +13,6 @@ from sqlalchemy.engine import Engine
 from data import clinical_queries
 from data.catalog import Catalogue
 from data.clinical_queries import ClinicalQueries
-from data.db import make_engine
 from data.uow import SqlUnitOfWorkFactory
 from domain.clinical import PrescriptionInput, Visit
 from domain.clinical_services import ClinicalServices, VisitForm
@@ -37,13 +35,6 @@ RX = PrescriptionInput(
     quantity_unit="capsule(s)",
 )
 FORM = VisitForm("Sore throat", "Red tonsils, no fever", "Amoxicillin for a week", ["J02.9"], [RX])
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

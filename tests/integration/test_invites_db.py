@@ -4,32 +4,22 @@ concurrent use of one link, imported patients, account search and paging."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from data.account_queries import AccountQueries
-from data.db import make_engine
-from data.security import Argon2Hasher, InviteTokens
 from data.settings import Settings
-from data.uow import SqlUnitOfWorkFactory
 from domain.errors import Conflict, DomainError, ValidationError
 from domain.model import Account, AccountStatus, Actor, Patient, Role, WaitlistEntry
 from domain.services import Services
-from tests.fakes import BERLIN, INVITE_SECRET, FixedClock
+from tests.fakes import FixedClock
+from tests.integration.conftest import sql_services
 
 NOW = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
@@ -37,16 +27,9 @@ def clock() -> FixedClock:
     return FixedClock(NOW)
 
 
-def services(engine: Engine, clock: FixedClock, secret: str = INVITE_SECRET) -> Services:
-    tokens = InviteTokens(secret, timedelta(hours=72), now=clock.now)
-    return Services(
-        SqlUnitOfWorkFactory(engine), Argon2Hasher(fast_for_tests=True), clock, BERLIN, invite_tokens=tokens
-    )
-
-
 @pytest.fixture
 def svc(engine: Engine, clock: FixedClock) -> Services:
-    return services(engine, clock)
+    return sql_services(engine, clock)
 
 
 @pytest.fixture
@@ -74,14 +57,14 @@ def test_an_invite_is_stored_used_once_and_survives_a_restart(svc, engine, clock
     assert stored.used_at is None and stored.revoked_at is None and stored.created_by_id == admin.account_id
     assert len(stored.nonce) >= 24  # a random nonce; the link carries it signed
 
-    restarted = services(engine, clock)  # a new process: the key comes from the settings, not from memory
+    restarted = sql_services(engine, clock)  # a new process: the key comes from the settings, not from memory
     assert restarted.invite_details(invite.token).email == "lind@hospital.test"
     restarted.accept_invite(invite.token, "lind-pass-2026")
     assert row(engine, "SELECT status FROM account WHERE id = :a", a=invite.account_id).status == "active"
     assert row(engine, "SELECT used_at FROM invite WHERE account_id = :a", a=invite.account_id).used_at is not None
     with pytest.raises(ValidationError, match="already been used"):
         svc.accept_invite(invite.token, "other-pass-2026")
-    other_key = services(engine, clock, secret="a-different-key-entirely")
+    other_key = sql_services(engine, clock, secret="a-different-key-entirely")
     with pytest.raises(ValidationError, match="not valid"):
         other_key.invite_details(invite.token)
     actions = [r[0] for r in engine.connect().execute(sa.text("SELECT action FROM audit_event ORDER BY id"))]

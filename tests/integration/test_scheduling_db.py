@@ -3,20 +3,17 @@ types and the booking window, leave and closures, the waiting list, the visit wo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from data.db import make_engine
-from data.security import Argon2Hasher, InviteTokens
-from data.uow import SqlUnitOfWorkFactory
 from domain.errors import SlotTaken, ValidationError
 from domain.model import Account, Actor, AppointmentStatus, Patient, Role, VisitType, WorkingHours
 from domain.services import Services
-from tests.fakes import BERLIN, INVITE_SECRET, FixedClock
+from tests.fakes import BERLIN, FixedClock
+from tests.integration.conftest import sql_services
 
 NOW = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)  # Monday 09:00 in Berlin
 MONDAY = date(2026, 3, 23)
@@ -29,23 +26,13 @@ def at(day: date, hh: int, mm: int = 0) -> datetime:
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)
 
 
 @pytest.fixture
 def svc(engine: Engine, clock: FixedClock) -> Services:
-    tokens = InviteTokens(INVITE_SECRET, timedelta(hours=72), now=clock.now)
-    return Services(
-        SqlUnitOfWorkFactory(engine), Argon2Hasher(fast_for_tests=True), clock, BERLIN, invite_tokens=tokens
-    )
+    return sql_services(engine, clock)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -14,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from data.db import make_engine
 from data.exports import APPOINTMENT_HEADER, appointments_csv, board_csv, csv_cell
 from data.security import Argon2Hasher
 from data.stats_queries import AppointmentFilter, StatsQueries
@@ -53,13 +51,6 @@ class World:
     okafor: int
     ids: dict[str, int]
     patients: dict[str, Actor]
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
