@@ -145,12 +145,15 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
         async def on_cancel(dto: AppointmentDTO) -> None:
             await cancel_flow(actor, dto)  # the live update re-draws the list
 
+        async def update_rows(appointment_ids: list[int]) -> None:
+            for dto in await io(ctx.queries.appointments, appointment_ids):  # one query, rows changed in place
+                if dto.id in rows:
+                    row, check_in_button = rows[dto.id]
+                    row.update(dto)
+                    check_in_button.visible = can_check_in(dto)
+
         async def update_row(appointment_id: int) -> None:
-            dto = await io(ctx.queries.appointment, appointment_id)
-            if dto is not None and appointment_id in rows:
-                row, check_in_button = rows[appointment_id]
-                row.update(dto)
-                check_in_button.visible = can_check_in(dto)
+            await update_rows([appointment_id])
 
         async def check_in(appointment_id: int) -> None:
             client = ui.context.client
@@ -228,11 +231,9 @@ def register(ctx: AppContext) -> None:  # noqa: C901 - one closure per page
             await redraw()
 
         async def on_doctor_event(event: ev.DomainEvent) -> None:
-            # a doctor of an upcoming visit stopped (or resumed) taking bookings: the visit's note changes
-            if isinstance(event, ev.AvailabilityChanged) and any(
-                r.dto.doctor_id == event.doctor_id for r, _ in rows.values()
-            ):
-                await redraw()
+            # a doctor of an upcoming visit stopped (or resumed) taking bookings: those visits' notes change
+            if isinstance(event, ev.AvailabilityChanged):
+                await update_rows([i for i, (r, _) in rows.items() if r.dto.doctor_id == event.doctor_id])
 
         with frame(ctx, actor, "My appointments"):
             await patient_alerts(ctx, actor)
